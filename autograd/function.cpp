@@ -1,0 +1,56 @@
+#include "autograd/function.h"
+
+#include <atomic>
+
+#include "autograd/accumulate_grad.h"
+#include "tensor/kernels.h"
+
+namespace cardinal {
+namespace detail {
+
+uint64_t next_sequence_nr() {
+    static std::atomic<uint64_t> counter{0};
+    return ++counter;
+}
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
+    for (const Tensor& t : inputs)
+        if (t.defined() && requires_grad(t)) return true;
+    return false;
+}
+
+}  // namespace detail
+
+void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& outputs) {
+    if (anomaly_mode_enabled()) {
+        for (size_t i = 0; i < outputs.size(); ++i)
+            if (outputs[i].defined() && kernels::has_nonfinite(outputs[i]))
+                fail<AutogradError>("anomaly: the forward of ", node->name(), " produced NaN/Inf in output ",
+                                    i, " (", describe(outputs[i]), ")");
+    }
+    node->output_meta.clear();
+    for (size_t i = 0; i < outputs.size(); ++i) {
+        const Tensor& out = outputs[i];
+        node->output_meta.push_back({out.shape(), out.dtype()});
+        AutogradMeta& m = ensure_autograd_meta(out);
+        m.grad_fn = node;
+        m.output_nr = static_cast<uint32_t>(i);
+        m.requires_grad = true;
+    }
+}
+
+std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
+    Tensor leaf(leaf_);
+    Tensor& g = grads[0];
+    AutogradMeta& m = ensure_autograd_meta(leaf);
+    if (!m.grad.defined()) {
+        // Take the buffer when nobody else can see it; otherwise copy, so that a later
+        // in-place accumulation cannot change another tensor.
+        m.grad = (g.storage().use_count() > 1 || !g.is_contiguous()) ? g.clone() : g;
+    } else {
+        kernels::add_(m.grad, g);
+    }
+    return {};
+}
+
+}  // namespace cardinal

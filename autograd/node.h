@@ -1,0 +1,49 @@
+// The backward graph. Each recorded op leaves one Node behind; the node knows how to turn the
+// gradients of its outputs into gradients of its inputs (apply) and where those go (next_edges).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace cardinal {
+
+struct Node;
+
+// Where a gradient flows: input `input_nr` of `node` (the slot of the node's output that the
+// tensor was). An empty edge means "this input does not need a gradient".
+struct Edge {
+    std::shared_ptr<Node> node;
+    uint32_t input_nr = 0;
+    bool valid() const { return node != nullptr; }
+};
+
+// Shape and dtype of one output, kept so that a missing gradient can be made as zeros and a
+// returned gradient can be checked.
+struct OutputMeta {
+    Shape shape;
+    DType dtype;
+};
+
+struct Node {
+    virtual ~Node();
+    // "MulBackward", "Conv2dBackward", ...: used in errors, anomaly reports and DOT graphs.
+    virtual std::string name() const = 0;
+    // Gradients w.r.t. the inputs, one per next edge (undefined where not needed), given the
+    // gradients w.r.t. this node's outputs (always defined: missing ones arrive as zeros).
+    virtual std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) = 0;
+    // Frees saved tensors; called after apply unless the graph is retained.
+    virtual void release() {}
+
+    // Whether input i needs a gradient (so apply can skip work that nobody uses).
+    bool needs_input_grad(size_t i) const { return i < next_edges.size() && next_edges[i].valid(); }
+
+    std::vector<Edge> next_edges;
+    std::vector<OutputMeta> output_meta;
+    uint64_t sequence_nr = 0;  // creation order: later nodes run first in backward
+    bool released = false;
+};
+
+}  // namespace cardinal

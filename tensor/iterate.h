@@ -1,0 +1,84 @@
+// Strided iteration shared by the elementwise kernels: visits every element of a (broadcast)
+// shape once, giving each operand's element offset. Adjacent dims that are contiguous in every
+// operand are merged first, so contiguous tensors become one long row the compiler vectorizes.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "tensor/parallel.h"
+#include "tensor/shape.h"
+
+namespace cardinal::detail {
+
+// Calls row(base, step, count) for runs of `count` elements: operand k's elements are at
+// base[k] + i*step[k] for i in [0, count). Rows are distributed over OpenMP threads.
+template <size_t N, typename Row>
+void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, Row&& row) {
+    // Merge dims (drop size-1 dims, join contiguous neighbours).
+    std::vector<int64_t> sz;
+    std::vector<std::array<int64_t, N>> st;
+    for (size_t d = 0; d < shape.size(); ++d) {
+        if (shape[d] == 1) continue;
+        std::array<int64_t, N> s{};
+        for (size_t k = 0; k < N; ++k) s[k] = strides[k][d];
+        if (!sz.empty()) {
+            bool mergeable = true;
+            for (size_t k = 0; k < N; ++k)
+                if (st.back()[k] != s[k] * shape[d]) mergeable = false;
+            if (mergeable) {
+                sz.back() *= shape[d];
+                st.back() = s;
+                continue;
+            }
+        }
+        sz.push_back(shape[d]);
+        st.push_back(s);
+    }
+    int64_t total = 1;
+    for (int64_t v : shape) total *= v;
+    if (total == 0) return;
+    if (sz.empty()) {  // a single element
+        row(std::array<int64_t, N>{}, std::array<int64_t, N>{}, int64_t{1});
+        return;
+    }
+    const int64_t inner = sz.back();
+    const std::array<int64_t, N> step = st.back();
+    const int64_t outer = total / inner;
+    const int nd = static_cast<int>(sz.size()) - 1;
+    auto base_of = [&](int64_t o) {
+        std::array<int64_t, N> base{};
+        for (int d = nd - 1; d >= 0; --d) {
+            int64_t i = o % sz[d];
+            o /= sz[d];
+            for (size_t k = 0; k < N; ++k) base[k] += i * st[d][k];
+        }
+        return base;
+    };
+    const bool par = total >= kParallelGrain;
+    if (outer == 1) {
+        // One long row: split it into chunks so both cores work.
+        const int64_t chunk = 16384;
+        const int64_t nchunks = (inner + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (par && nchunks > 1)
+        for (int64_t c = 0; c < nchunks; ++c) {
+            std::array<int64_t, N> base{};
+            for (size_t k = 0; k < N; ++k) base[k] = c * chunk * step[k];
+            row(base, step, std::min(chunk, inner - c * chunk));
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t o = 0; o < outer; ++o) row(base_of(o), step, inner);
+}
+
+// Strides of `src_shape`/`src_strides` broadcast to `shape` (0 on broadcast dims).
+inline Shape broadcast_strides(const Shape& src_shape, const Shape& src_strides, const Shape& shape) {
+    Shape out(shape.size(), 0);
+    size_t lead = shape.size() - src_shape.size();
+    for (size_t i = 0; i < src_shape.size(); ++i)
+        out[lead + i] = src_shape[i] == 1 ? 0 : src_strides[i];
+    return out;
+}
+
+}  // namespace cardinal::detail

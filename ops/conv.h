@@ -1,0 +1,34 @@
+// 2-D convolution (NCHW) and ResNeSt's rectified convolution.
+//
+// float32 runs on oneDNN (ops/dnnl/), float64 on the reference path (ops/reference/); both
+// have forward, backward-data, backward-weights and bias gradients.
+#pragma once
+#include <array>
+
+#include "tensor/tensor.h"
+
+namespace cardinal {
+
+struct Conv2dParams {
+    std::array<int64_t, 2> stride{1, 1};
+    std::array<int64_t, 2> padding{0, 0};
+    std::array<int64_t, 2> dilation{1, 1};
+    int64_t groups = 1;
+};
+
+// input [N, C, H, W], weight [O, C/groups, KH, KW], bias [O] or undefined -> [N, O, H', W'],
+// H' = floor((H + 2*pad - dil*(KH-1) - 1) / stride) + 1.
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+              const Conv2dParams& params = {});
+
+// Rectified convolution (RFConv2d, seed_forms.md 6.1): conv2d whose outputs near the border
+// are rescaled by how many kernel taps fell inside the unpadded input. average_mode is
+// rectify_avg.
+Tensor rectified_conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const Conv2dParams& params, bool average_mode);
+
+// Output spatial size of a convolution or pooling window (throws on non-positive results).
+int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
+                         bool ceil_mode = false);
+
+}  // namespace cardinal

@@ -56,7 +56,8 @@ ImageDataset load_cifar10(const std::string& dir, bool train) {
         base = dir + "/cifar-10-batches-bin";
     std::vector<std::string> paths;
     if (train) {
-        for (int i = 1; i <= 5; ++i) paths.push_back(base + "/data_batch_" + std::to_string(i) + ".bin");
+        for (int i = 1; i <= 5; ++i)
+            paths.push_back(base + "/data_batch_" + std::to_string(i) + ".bin");
     } else {
         paths.push_back(base + "/test_batch.bin");
     }

@@ -44,8 +44,8 @@ IdxArray read_idx(const std::string& path) {
     check<FormatError>(read_some(f, magic, 4, path) == 4, path,
                        ": truncated IDX header (fewer than 4 bytes)");
     check<FormatError>(magic[0] == 0 && magic[1] == 0, path,
-                       ": not an IDX file (magic must start with two zero bytes, got 0x",
-                       std::hex, static_cast<int>(magic[0]), " 0x", static_cast<int>(magic[1]), ")");
+                       ": not an IDX file (magic must start with two zero bytes, got 0x", std::hex,
+                       static_cast<int>(magic[0]), " 0x", static_cast<int>(magic[1]), ")");
     check<FormatError>(magic[2] == 0x08, path, ": IDX element type 0x", std::hex,
                        static_cast<int>(magic[2]), " is not supported (expected 0x08, uint8)");
     const int ndims = magic[3];
@@ -61,8 +61,8 @@ IdxArray read_idx(const std::string& path) {
         const uint8_t* b = size_bytes + 4 * d;
         int64_t size = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | b[3];
         out.dims.push_back(size);
-        check<FormatError>(size == 0 || total <= (int64_t(1) << 40) / size, path,
-                           ": IDX sizes ", shape_str(out.dims), " are implausibly large");
+        check<FormatError>(size == 0 || total <= (int64_t(1) << 40) / size, path, ": IDX sizes ",
+                           shape_str(out.dims), " are implausibly large");
         total *= size;
     }
 

@@ -9,7 +9,8 @@ namespace {
 
 // Distinct, well-mixed seeds per (seed, epoch, stream) for the order and augmentation streams.
 uint64_t mix(uint64_t seed, int64_t epoch, uint64_t stream) {
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(epoch) + 1) * 0xD1B54A32D192ED03ull;
+    uint64_t x =
+        seed * 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(epoch) + 1) * 0xD1B54A32D192ED03ull;
     x ^= stream * 0xA24BAED4963EE407ull;
     x ^= x >> 31;
     x *= 0xBF58476D1CE4E5B9ull;

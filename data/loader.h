@@ -24,7 +24,7 @@ struct LoaderOptions {
     int64_t batch_size = 128;
     bool shuffle = true;
     bool drop_last = false;
-    int64_t limit = 0;    // use only the first `limit` samples of the dataset (0: all)
+    int64_t limit = 0;  // use only the first `limit` samples of the dataset (0: all)
     uint64_t seed = 0;
     bool prefetch = true;
     TransformOptions transforms;
@@ -38,7 +38,7 @@ struct Batch {
 };
 
 class DataLoader {
-public:
+  public:
     DataLoader(std::shared_ptr<const ImageDataset> dataset, LoaderOptions options);
     ~DataLoader();
     DataLoader(const DataLoader&) = delete;
@@ -62,7 +62,7 @@ public:
     // Batch `index` of `epoch`, built on the calling thread.
     Batch make_batch(int64_t epoch, int64_t index) const;
 
-private:
+  private:
     Batch build(const std::vector<int64_t>& order, int64_t epoch, int64_t index) const;
     void request(int64_t index);  // hands batch `index` of the current epoch to the worker
     Batch wait_result();
@@ -81,7 +81,7 @@ private:
     std::mutex mu_;
     std::condition_variable cv_;
     bool stop_ = false;
-    bool pending_ = false;      // a request was made and its result not yet taken
+    bool pending_ = false;  // a request was made and its result not yet taken
     bool has_request_ = false;
     bool has_result_ = false;
     std::shared_ptr<const std::vector<int64_t>> request_order_;

@@ -7,8 +7,8 @@ namespace cardinal {
 void TransformOptions::validate(int64_t channels) const {
     const char* op = "transforms";
     check<ValueError>(crop_padding >= 0, op, ": crop padding must be >= 0, got ", crop_padding);
-    check<ValueError>(hflip_p >= 0 && hflip_p <= 1, op, ": flip probability must be in [0, 1], got ",
-                      hflip_p);
+    check<ValueError>(hflip_p >= 0 && hflip_p <= 1, op,
+                      ": flip probability must be in [0, 1], got ", hflip_p);
     check<ValueError>(erase_p >= 0 && erase_p <= 1, op,
                       ": erasing probability must be in [0, 1], got ", erase_p);
     check<ValueError>(mean.size() == std.size(), op, ": ", mean.size(), " means but ", std.size(),
@@ -16,10 +16,10 @@ void TransformOptions::validate(int64_t channels) const {
     check<ValueError>(mean.empty() || mean.size() == 1 || int64_t(mean.size()) == channels, op,
                       ": mean/std need 1 or ", channels, " values, got ", mean.size());
     for (double s : std) check<ValueError>(s > 0, op, ": std must be > 0, got ", s);
-    check<ValueError>(erase_scale_min > 0 && erase_scale_min <= erase_scale_max &&
-                          erase_scale_max <= 1,
-                      op, ": erasing scale must satisfy 0 < min <= max <= 1, got (",
-                      erase_scale_min, ", ", erase_scale_max, ")");
+    check<ValueError>(
+        erase_scale_min > 0 && erase_scale_min <= erase_scale_max && erase_scale_max <= 1, op,
+        ": erasing scale must satisfy 0 < min <= max <= 1, got (", erase_scale_min, ", ",
+        erase_scale_max, ")");
     check<ValueError>(erase_ratio_min > 0 && erase_ratio_min <= erase_ratio_max, op,
                       ": erasing ratio must satisfy 0 < min <= max, got (", erase_ratio_min, ", ",
                       erase_ratio_max, ")");
@@ -62,7 +62,8 @@ void transform_image(const uint8_t* src, int64_t channels, int64_t height, int64
     const int64_t plane = height * width;
     for (int64_t c = 0; c < channels; ++c) {
         const size_t k = o.mean.size() == 1 ? 0 : static_cast<size_t>(c);
-        const float inv = o.std.empty() ? 1.0f / 255.0f : static_cast<float>(1.0 / (255.0 * o.std[k]));
+        const float inv =
+            o.std.empty() ? 1.0f / 255.0f : static_cast<float>(1.0 / (255.0 * o.std[k]));
         const float shift = o.std.empty() ? 0.0f : static_cast<float>(o.mean[k] / o.std[k]);
         float* p = out + c * plane;
         // (v/255 - mean)/std written as v * (1/(255 std)) - mean/std: one FMA per pixel.
@@ -75,8 +76,9 @@ void transform_image(const uint8_t* src, int64_t channels, int64_t height, int64
         const double log_lo = std::log(o.erase_ratio_min), log_hi = std::log(o.erase_ratio_max);
         for (int attempt = 0; attempt < 10; ++attempt) {
             const uint64_t c0 = counter + 4 + 4 * attempt;
-            const double target = area * (o.erase_scale_min + (o.erase_scale_max - o.erase_scale_min) *
-                                                                  gen.uniform01(c0));
+            const double target =
+                area *
+                (o.erase_scale_min + (o.erase_scale_max - o.erase_scale_min) * gen.uniform01(c0));
             const double aspect = std::exp(log_lo + (log_hi - log_lo) * gen.uniform01(c0 + 1));
             const int64_t h = static_cast<int64_t>(std::nearbyint(std::sqrt(target * aspect)));
             const int64_t w = static_cast<int64_t>(std::nearbyint(std::sqrt(target / aspect)));

@@ -9,8 +9,8 @@ namespace {
 
 struct AdamStep {
     double lr, weight_decay, beta1, beta2, eps;
-    double step_size;         // lr / (1 - b1^t)
-    double bias2_sqrt;        // sqrt(1 - b2^t)
+    double step_size;   // lr / (1 - b1^t)
+    double bias2_sqrt;  // sqrt(1 - b2^t)
     bool decoupled;
 };
 
@@ -26,8 +26,10 @@ void adam_update(T* p, const T* grad, T* m, T* v, T* v_max, int64_t n, const Ada
     for (int64_t i = 0; i < n; ++i) {
         T g = grad[i];
         T x = p[i];
-        if (decoupled) x *= shrink;
-        else g += wd * x;
+        if (decoupled)
+            x *= shrink;
+        else
+            g += wd * x;
         T mi = b1 * m[i] + one_b1 * g;
         T vi = b2 * v[i] + one_b2 * g * g;
         m[i] = mi;
@@ -84,9 +86,14 @@ void Adam::update(const Group& group, int64_t index, const Tensor& p, const Tens
     }
     double t = *step_t.data<double>() + 1.0;
     *step_t.data<double>() = t;
-    AdamStep s{group.lr, group.weight_decay, options_.beta1, options_.beta2, options_.eps,
+    AdamStep s{group.lr,
+               group.weight_decay,
+               options_.beta1,
+               options_.beta2,
+               options_.eps,
                group.lr / (1.0 - std::pow(options_.beta1, t)),
-               std::sqrt(1.0 - std::pow(options_.beta2, t)), decoupled_};
+               std::sqrt(1.0 - std::pow(options_.beta2, t)),
+               decoupled_};
     dispatch_floating(p.dtype(), name(), [&](auto tag) {
         using T = decltype(tag);
         adam_update<T>(p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(),
@@ -102,11 +109,16 @@ std::vector<std::pair<std::string, double>> Adam::options() const {
 }
 
 void Adam::set_option(const std::string& name, double value) {
-    if (name == "beta1") options_.beta1 = value;
-    else if (name == "beta2") options_.beta2 = value;
-    else if (name == "eps") options_.eps = value;
-    else if (name == "amsgrad") options_.amsgrad = value != 0;
-    else fail<ValueError>(this->name(), ": unknown option '", name, "'");
+    if (name == "beta1")
+        options_.beta1 = value;
+    else if (name == "beta2")
+        options_.beta2 = value;
+    else if (name == "eps")
+        options_.eps = value;
+    else if (name == "amsgrad")
+        options_.amsgrad = value != 0;
+    else
+        fail<ValueError>(this->name(), ": unknown option '", name, "'");
     validate();
 }
 

@@ -21,13 +21,13 @@ struct AdamOptions {
 };
 
 class Adam : public Optimizer {
-public:
+  public:
     Adam(std::vector<Tensor> params, const AdamOptions& options);
     Adam(std::vector<ParamGroup> groups, const AdamOptions& options);
     const char* name() const override { return decoupled_ ? "AdamW" : "Adam"; }
     const AdamOptions& adam_options() const { return options_; }
 
-protected:
+  protected:
     Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled);
     void update(const Group& group, int64_t index, const Tensor& p, const Tensor& g) override;
     std::vector<std::pair<std::string, double>> options() const override;
@@ -36,7 +36,7 @@ protected:
         return {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
     }
 
-private:
+  private:
     void validate() const;
     AdamOptions options_;
     bool decoupled_;
@@ -44,7 +44,7 @@ private:
 
 // Adam with decoupled weight decay (Loshchilov & Hutter).
 class AdamW : public Adam {
-public:
+  public:
     AdamW(std::vector<Tensor> params, const AdamOptions& options);
     AdamW(std::vector<ParamGroup> groups, const AdamOptions& options);
 };

@@ -17,7 +17,8 @@ double grad_reduce(const Tensor& g, bool inf_norm) {
         double acc = 0;
         const int64_t n = c.numel();
         if (inf_norm) {
-            for (int64_t i = 0; i < n; ++i) acc = std::max(acc, std::abs(static_cast<double>(x[i])));
+            for (int64_t i = 0; i < n; ++i)
+                acc = std::max(acc, std::abs(static_cast<double>(x[i])));
         } else {
 #pragma omp simd reduction(+ : acc)
             for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(x[i]) * x[i];
@@ -51,8 +52,10 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
     if (coef < 1.0) {
         for (size_t i = 0; i < grads.size(); ++i) {
             // A gradient may be a broadcast view (stride 0) that must not be scaled in place.
-            if (grads[i].is_contiguous()) kernels::mul_scalar_(grads[i], coef);
-            else set_grad(with_grad[i], kernels::mul_scalar(grads[i], coef));
+            if (grads[i].is_contiguous())
+                kernels::mul_scalar_(grads[i], coef);
+            else
+                set_grad(with_grad[i], kernels::mul_scalar(grads[i], coef));
         }
     }
     return total;

@@ -119,8 +119,8 @@ void Optimizer::step() {
             Tensor g = grad(p);
             if (g.defined()) {
                 check<DTypeError>(g.dtype() == p.dtype() && g.shape() == p.shape(), name(),
-                                  ": gradient ", describe(g), " does not match parameter ",
-                                  index, " ", describe(p));
+                                  ": gradient ", describe(g), " does not match parameter ", index,
+                                  " ", describe(p));
                 update(group, index, p, g.contiguous());
             }
             ++index;
@@ -140,9 +140,9 @@ StateDict Optimizer::state_dict() const {
         out.emplace_back(prefix + "lr", scalar_tensor(groups_[g].lr, DType::Float64));
         out.emplace_back(prefix + "weight_decay",
                          scalar_tensor(groups_[g].weight_decay, DType::Float64));
-        out.emplace_back(prefix + "num_params",
-                         scalar_tensor(static_cast<double>(groups_[g].params.size()),
-                                       DType::Float64));
+        out.emplace_back(
+            prefix + "num_params",
+            scalar_tensor(static_cast<double>(groups_[g].params.size()), DType::Float64));
     }
     for (const auto& [option, value] : options())
         out.emplace_back("options." + option, scalar_tensor(value, DType::Float64));
@@ -179,9 +179,9 @@ void Optimizer::load_state_dict(const StateDict& dict) {
             } else if (parts[2] == "weight_decay") {
                 wds[g] = v;
             } else if (parts[2] == "num_params") {
-                check<ValueError>(v == static_cast<double>(groups_[g].params.size()), op,
-                                  ": group ", g, " held ", v, " parameters when saved, this one has ",
-                                  groups_[g].params.size());
+                check<ValueError>(
+                    v == static_cast<double>(groups_[g].params.size()), op, ": group ", g, " held ",
+                    v, " parameters when saved, this one has ", groups_[g].params.size());
             } else {
                 fail<ValueError>(op, ": unknown group entry '", key, "'");
             }
@@ -198,8 +198,7 @@ void Optimizer::load_state_dict(const StateDict& dict) {
             check<ValueError>(value.defined(), op, ": '", key, "' is an undefined tensor");
             const Tensor& p = *params[i];
             if (parts[2] == "step") {
-                new_state[i][parts[2]] =
-                    scalar_tensor(scalar_of(value, key), DType::Float64);
+                new_state[i][parts[2]] = scalar_tensor(scalar_of(value, key), DType::Float64);
             } else {
                 check<ShapeError>(value.shape() == p.shape(), op, ": '", key, "' has shape ",
                                   shape_str(value.shape()), " but parameter ", i, " has shape ",

@@ -36,7 +36,7 @@ struct ParamGroup {
 };
 
 class Optimizer {
-public:
+  public:
     virtual ~Optimizer() = default;
     Optimizer(const Optimizer&) = delete;
     Optimizer& operator=(const Optimizer&) = delete;
@@ -62,7 +62,7 @@ public:
     // changes.
     void load_state_dict(const StateDict& dict);
 
-protected:
+  protected:
     Optimizer(std::vector<ParamGroup> groups, double default_lr, double default_weight_decay);
 
     struct Group {
@@ -82,7 +82,7 @@ protected:
     // Per-parameter state, created lazily on the first update of that parameter.
     Tensor& state(int64_t index, const std::string& name) { return state_[index][name]; }
 
-private:
+  private:
     std::vector<Group> groups_;
     std::vector<std::map<std::string, Tensor>> state_;
     int64_t num_params_ = 0;

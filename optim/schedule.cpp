@@ -19,15 +19,15 @@ double step_lr(double base_lr, int64_t s, int64_t step_size, double gamma) {
 
 double multistep_lr(double base_lr, int64_t s, const std::vector<int64_t>& milestones,
                     double gamma) {
-    int64_t passed = std::count_if(milestones.begin(), milestones.end(),
-                                   [&](int64_t m) { return m <= s; });
+    int64_t passed =
+        std::count_if(milestones.begin(), milestones.end(), [&](int64_t m) { return m <= s; });
     return base_lr * std::pow(gamma, static_cast<double>(passed));
 }
 
 double warmup_cosine_lr(double base_lr, int64_t s, int64_t warmup_steps, int64_t total_steps) {
     check<ValueError>(warmup_steps >= 0 && warmup_steps < total_steps,
-                      "warmup_cosine_lr: need 0 <= warmup_steps < total_steps, got ",
-                      warmup_steps, " and ", total_steps);
+                      "warmup_cosine_lr: need 0 <= warmup_steps < total_steps, got ", warmup_steps,
+                      " and ", total_steps);
     s = std::max<int64_t>(s, 0);
     if (s < warmup_steps)
         return base_lr * static_cast<double>(s + 1) / static_cast<double>(warmup_steps);
@@ -104,10 +104,14 @@ void Schedule::validate() const {
 
 double Schedule::lr(double base_lr, int64_t s) const {
     switch (kind) {
-        case Kind::Constant: return base_lr;
-        case Kind::Step: return step_lr(base_lr, s, step_size, gamma);
-        case Kind::MultiStep: return multistep_lr(base_lr, s, milestones, gamma);
-        case Kind::WarmupCosine: return warmup_cosine_lr(base_lr, s, warmup_steps, total_steps);
+        case Kind::Constant:
+            return base_lr;
+        case Kind::Step:
+            return step_lr(base_lr, s, step_size, gamma);
+        case Kind::MultiStep:
+            return multistep_lr(base_lr, s, milestones, gamma);
+        case Kind::WarmupCosine:
+            return warmup_cosine_lr(base_lr, s, warmup_steps, total_steps);
         case Kind::OneCycle:
             return one_cycle_lr(base_lr, s, total_steps, pct_start, div_factor, final_div_factor);
     }
@@ -141,7 +145,8 @@ StateDict LRScheduler::state_dict() const {
     StateDict out;
     out.emplace_back("step", scalar_tensor(static_cast<double>(step_), DType::Float64));
     for (size_t g = 0; g < base_lrs_.size(); ++g)
-        out.emplace_back("base_lr." + std::to_string(g), scalar_tensor(base_lrs_[g], DType::Float64));
+        out.emplace_back("base_lr." + std::to_string(g),
+                         scalar_tensor(base_lrs_[g], DType::Float64));
     return out;
 }
 
@@ -155,15 +160,16 @@ void LRScheduler::load_state_dict(const StateDict& dict) {
             s = static_cast<int64_t>(value.item());
             continue;
         }
-        check<ValueError>(key.rfind("base_lr.", 0) == 0, "LRScheduler load_state_dict: unexpected key '",
-                          key, "'");
+        check<ValueError>(key.rfind("base_lr.", 0) == 0,
+                          "LRScheduler load_state_dict: unexpected key '", key, "'");
         std::string index = key.substr(8);
-        bool digits = !index.empty() && index.size() < 10 &&
-                      std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
+        bool digits =
+            !index.empty() && index.size() < 10 &&
+            std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; });
         check<ValueError>(digits, "LRScheduler load_state_dict: bad key '", key, "'");
         size_t g = std::stoul(index);
-        check<ValueError>(g < bases.size(), "LRScheduler load_state_dict: '", key,
-                          "' names group ", g, " but the optimizer has ", bases.size(), " groups");
+        check<ValueError>(g < bases.size(), "LRScheduler load_state_dict: '", key, "' names group ",
+                          g, " but the optimizer has ", bases.size(), " groups");
         bases[g] = value.item();
     }
     check<ValueError>(s >= 0, "LRScheduler load_state_dict: missing or negative 'step'");

@@ -33,21 +33,21 @@ double one_cycle_lr(double max_lr, int64_t s, int64_t total_steps, double pct_st
 struct Schedule {
     enum class Kind { Constant, Step, MultiStep, WarmupCosine, OneCycle };
     Kind kind = Kind::Constant;
-    int64_t step_size = 1;             // Step
-    std::vector<int64_t> milestones;   // MultiStep (ascending)
-    double gamma = 0.1;                // Step, MultiStep
-    int64_t warmup_steps = 0;          // WarmupCosine
-    int64_t total_steps = 1;           // WarmupCosine, OneCycle
-    double pct_start = 0.3;            // OneCycle
-    double div_factor = 25.0;          // OneCycle
-    double final_div_factor = 1e4;     // OneCycle
+    int64_t step_size = 1;            // Step
+    std::vector<int64_t> milestones;  // MultiStep (ascending)
+    double gamma = 0.1;               // Step, MultiStep
+    int64_t warmup_steps = 0;         // WarmupCosine
+    int64_t total_steps = 1;          // WarmupCosine, OneCycle
+    double pct_start = 0.3;           // OneCycle
+    double div_factor = 25.0;         // OneCycle
+    double final_div_factor = 1e4;    // OneCycle
 
     static Schedule constant();
     static Schedule step(int64_t step_size, double gamma = 0.1);
     static Schedule multistep(std::vector<int64_t> milestones, double gamma = 0.1);
     static Schedule warmup_cosine(int64_t warmup_steps, int64_t total_steps);
-    static Schedule one_cycle(int64_t total_steps, double pct_start = 0.3,
-                              double div_factor = 25.0, double final_div_factor = 1e4);
+    static Schedule one_cycle(int64_t total_steps, double pct_start = 0.3, double div_factor = 25.0,
+                              double final_div_factor = 1e4);
 
     // Throws ValueError naming the bad parameter.
     void validate() const;
@@ -58,7 +58,7 @@ struct Schedule {
 // step() advances to s + 1 and applies it. So: build it, then after each iteration (or epoch)
 // call optimizer.step() and then scheduler.step(), as in PyTorch.
 class LRScheduler {
-public:
+  public:
     LRScheduler(Optimizer& optimizer, Schedule schedule);
     void step();
     // Jumps to step s (resume) and applies it.
@@ -71,7 +71,7 @@ public:
     StateDict state_dict() const;
     void load_state_dict(const StateDict& dict);
 
-private:
+  private:
     void apply();
     Optimizer& optimizer_;
     Schedule schedule_;

@@ -33,7 +33,8 @@ SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& options)
 }
 
 void SGD::validate() const {
-    check<ValueError>(options_.momentum >= 0, "SGD: momentum must be >= 0, got ", options_.momentum);
+    check<ValueError>(options_.momentum >= 0, "SGD: momentum must be >= 0, got ",
+                      options_.momentum);
     check<ValueError>(!options_.nesterov || (options_.momentum > 0 && options_.dampening == 0),
                       "SGD: nesterov needs momentum > 0 and dampening 0 (got momentum ",
                       options_.momentum, ", dampening ", options_.dampening, ")");
@@ -52,9 +53,9 @@ void SGD::update(const Group& group, int64_t index, const Tensor& p, const Tenso
     }
     dispatch_floating(p.dtype(), "SGD", [&](auto tag) {
         using T = decltype(tag);
-        sgd_update<T>(p.data<T>(), g.data<T>(), buf.defined() ? buf.data<T>() : nullptr,
-                      p.numel(), group.lr, group.weight_decay, options_.momentum,
-                      options_.dampening, options_.nesterov, first);
+        sgd_update<T>(p.data<T>(), g.data<T>(), buf.defined() ? buf.data<T>() : nullptr, p.numel(),
+                      group.lr, group.weight_decay, options_.momentum, options_.dampening,
+                      options_.nesterov, first);
     });
 }
 
@@ -65,10 +66,14 @@ std::vector<std::pair<std::string, double>> SGD::options() const {
 }
 
 void SGD::set_option(const std::string& name, double value) {
-    if (name == "momentum") options_.momentum = value;
-    else if (name == "dampening") options_.dampening = value;
-    else if (name == "nesterov") options_.nesterov = value != 0;
-    else fail<ValueError>("SGD: unknown option '", name, "'");
+    if (name == "momentum")
+        options_.momentum = value;
+    else if (name == "dampening")
+        options_.dampening = value;
+    else if (name == "nesterov")
+        options_.nesterov = value != 0;
+    else
+        fail<ValueError>("SGD: unknown option '", name, "'");
     validate();
 }
 

@@ -19,20 +19,20 @@ struct SGDOptions {
 };
 
 class SGD : public Optimizer {
-public:
+  public:
     SGD(std::vector<Tensor> params, const SGDOptions& options);
     // Groups may override lr and weight_decay; the rest comes from options.
     SGD(std::vector<ParamGroup> groups, const SGDOptions& options);
     const char* name() const override { return "SGD"; }
     const SGDOptions& sgd_options() const { return options_; }
 
-protected:
+  protected:
     void update(const Group& group, int64_t index, const Tensor& p, const Tensor& g) override;
     std::vector<std::pair<std::string, double>> options() const override;
     void set_option(const std::string& name, double value) override;
     std::vector<std::string> state_names() const override { return {"momentum_buffer"}; }
 
-private:
+  private:
     void validate() const;
     SGDOptions options_;
 };

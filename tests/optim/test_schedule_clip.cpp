@@ -1,6 +1,5 @@
 // LR schedules at documented steps, the scheduler object, and gradient clipping.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "autograd/variable.h"
@@ -30,8 +29,8 @@ TEST_CASE("warmup + cosine follows the Fashion-MNIST recipe formula", "[optim]")
     const int64_t w = 468, t = 2808;
     CHECK(warmup_cosine_lr(base, 0, w, t) == Approx(0.1 / 468).epsilon(1e-14));
     CHECK(warmup_cosine_lr(base, 233, w, t) == Approx(0.1 * 234 / 468).epsilon(1e-14));
-    CHECK(warmup_cosine_lr(base, 467, w, t) == Approx(0.1).epsilon(1e-14));  // warmup end
-    CHECK(warmup_cosine_lr(base, 468, w, t) == Approx(0.1).epsilon(1e-14));  // cos(0)
+    CHECK(warmup_cosine_lr(base, 467, w, t) == Approx(0.1).epsilon(1e-14));          // warmup end
+    CHECK(warmup_cosine_lr(base, 468, w, t) == Approx(0.1).epsilon(1e-14));          // cos(0)
     CHECK(warmup_cosine_lr(base, 468 + 1170, w, t) == Approx(0.05).epsilon(1e-14));  // middle
     const double last = 0.5 * 0.1 * (1 + std::cos(M_PI * 2339.0 / 2340.0));
     CHECK(warmup_cosine_lr(base, 2807, w, t) == Approx(last).epsilon(1e-12));
@@ -42,10 +41,13 @@ TEST_CASE("warmup + cosine follows the Fashion-MNIST recipe formula", "[optim]")
 
 TEST_CASE("one-cycle matches torch OneCycleLR defaults", "[optim]") {
     // torch.optim.lr_scheduler.OneCycleLR(max_lr=0.1, total_steps=100, cycle_momentum=False)
-    const std::vector<std::pair<int64_t, double>> torch_values = {
-        {0, 0.0040000000000000036}, {1, 0.004281378056590748}, {15, 0.05459866761210004},
-        {29, 0.1},                  {30, 0.09994965352845243}, {50, 0.0793893450575732},
-        {99, 4e-07}};
+    const std::vector<std::pair<int64_t, double>> torch_values = {{0, 0.0040000000000000036},
+                                                                  {1, 0.004281378056590748},
+                                                                  {15, 0.05459866761210004},
+                                                                  {29, 0.1},
+                                                                  {30, 0.09994965352845243},
+                                                                  {50, 0.0793893450575732},
+                                                                  {99, 4e-07}};
     for (auto [s, want] : torch_values) {
         INFO("step " << s);
         CHECK(one_cycle_lr(0.1, s, 100) == Approx(want).epsilon(1e-12));

@@ -2,7 +2,6 @@
 // documented update rules with plain doubles (and, where noted, numbers produced once by
 // PyTorch 1.13.1's torch.optim with the same inputs).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "autograd/variable.h"
@@ -69,8 +68,10 @@ std::vector<Vec> adam_reference(double lr, double b1, double b2, double eps, dou
         const double t = static_cast<double>(s + 1);
         for (int i = 0; i < 3; ++i) {
             double g = grads[s][i];
-            if (decoupled) p[i] *= 1 - lr * wd;
-            else g += wd * p[i];
+            if (decoupled)
+                p[i] *= 1 - lr * wd;
+            else
+                g += wd * p[i];
             m[i] = b1 * m[i] + (1 - b1) * g;
             v[i] = b2 * v[i] + (1 - b2) * g * g;
             vmax[i] = std::max(vmax[i], v[i]);
@@ -121,10 +122,9 @@ TEST_CASE("SGD nesterov with weight decay matches torch.optim.SGD", "[optim]") {
     SGD opt({p}, SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
     auto got = run(opt, p);
     // torch.optim.SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01), float64.
-    const std::vector<Vec> torch_values = {
-        {0.9791, -1.9582, 0.44205},
-        {1.04432971, -2.03165942, 0.405105105},
-        {0.9329334125509999, -2.035475125102, 0.5478828448005}};
+    const std::vector<Vec> torch_values = {{0.9791, -1.9582, 0.44205},
+                                           {1.04432971, -2.03165942, 0.405105105},
+                                           {0.9329334125509999, -2.035475125102, 0.5478828448005}};
     check_close(got, torch_values, 1e-14);
     check_close(got, sgd_reference(0.1, 0.9, 0, 0.01, true), 1e-14);
 }
@@ -187,8 +187,7 @@ TEST_CASE("Adam float32 follows the float64 update", "[optim]") {
     check_close(run(a, p32), run(b, p64), 1e-6);
 }
 
-TEST_CASE("optimizers skip parameters without a gradient; zero_grad undefines grads",
-          "[optim]") {
+TEST_CASE("optimizers skip parameters without a gradient; zero_grad undefines grads", "[optim]") {
     Tensor p = param(), q = param();
     SGD opt({p, q}, SGDOptions{.lr = 0.1, .momentum = 0.9});
     set_grad(p, from_vector({1, 1, 1}, {3}, DType::Float64));

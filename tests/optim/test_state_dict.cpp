@@ -65,15 +65,15 @@ void check_round_trip(Make make) {
 
 TEST_CASE("SGD state_dict round trip continues identically", "[optim]") {
     check_round_trip([](const std::vector<Tensor>& ps) {
-        return std::make_unique<SGD>(ps, SGDOptions{.lr = 0.1, .momentum = 0.9,
-                                                    .weight_decay = 1e-3, .nesterov = true});
+        return std::make_unique<SGD>(
+            ps, SGDOptions{.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-3, .nesterov = true});
     });
 }
 
 TEST_CASE("AdamW state_dict round trip continues identically", "[optim]") {
     check_round_trip([](const std::vector<Tensor>& ps) {
-        return std::make_unique<AdamW>(ps, AdamOptions{.lr = 0.01, .weight_decay = 0.1,
-                                                       .amsgrad = true});
+        return std::make_unique<AdamW>(
+            ps, AdamOptions{.lr = 0.01, .weight_decay = 0.1, .amsgrad = true});
     });
 }
 

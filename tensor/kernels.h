@@ -55,6 +55,14 @@ Tensor argmax(const Tensor& a, int64_t dim, bool keepdim = false);
 // Sums `a` down to `shape` (the inverse of broadcasting `shape` to a.shape()).
 Tensor sum_to(const Tensor& a, const Shape& shape);
 
+// ---- indexing along one dim (index is int64, same rank as the data) ----
+// out[..., j, ...] = a[..., index[..., j, ...], ...] along `dim`; index may differ from a only
+// in `dim`, and out has index's shape (as torch.gather).
+Tensor gather(const Tensor& a, int64_t dim, const Tensor& index);
+// The adjoint of gather: zeros of `shape` (src's dtype) with src[..., j, ...] added at
+// [..., index[..., j, ...], ...] along `dim` (repeated indices accumulate).
+Tensor scatter_add(const Shape& shape, int64_t dim, const Tensor& index, const Tensor& src);
+
 // ---- linear algebra (Eigen) ----
 // [M,K] x [K,N] -> [M,N]; batched [B,M,K] x [B,K,N] -> [B,M,N] (either batch dim may broadcast).
 Tensor matmul(const Tensor& a, const Tensor& b);

@@ -55,19 +55,21 @@ struct AdaptiveAvgPool2dBackward : Node {
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override;
 };
 
-template <typename T> Tensor adaptive_avg(const Tensor& x, const Windows& rows, const Windows& cols) {
+template <typename T>
+Tensor adaptive_avg(const Tensor& x, const Windows& rows, const Windows& cols) {
     const int64_t H = x.size(2), W = x.size(3), OH = rows.size(), OW = cols.size();
     Tensor y = empty({x.size(0), x.size(1), OH, OW}, x.dtype());
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
-    for_each_window(x.size(0) * x.size(1), H * W, rows, cols,
-                    [&](int64_t pl, int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-                        const T* in = xp + pl * H * W;
-                        T s = 0;
-                        for (int64_t h = h0; h < h1; ++h)
-                            for (int64_t w = w0; w < w1; ++w) s += in[h * W + w];
-                        yp[(pl * OH + oh) * OW + ow] = s / static_cast<T>((h1 - h0) * (w1 - w0));
-                    });
+    for_each_window(
+        x.size(0) * x.size(1), H * W, rows, cols,
+        [&](int64_t pl, int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+            const T* in = xp + pl * H * W;
+            T s = 0;
+            for (int64_t h = h0; h < h1; ++h)
+                for (int64_t w = w0; w < w1; ++w) s += in[h * W + w];
+            yp[(pl * OH + oh) * OW + ow] = s / static_cast<T>((h1 - h0) * (w1 - w0));
+        });
     return y;
 }
 
@@ -80,13 +82,14 @@ Tensor adaptive_avg_backward(const AdaptiveAvgPool2dBackward& node, const Tensor
     const T* gp = g.data<T>();
     T* dx = gx.data<T>();
     // Each plane is written by one thread only.
-    for_each_window(xs[0] * xs[1], H * W, node.rows_, node.cols_,
-                    [&](int64_t pl, int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-                        T* d = dx + pl * H * W;
-                        const T v = gp[(pl * OH + oh) * OW + ow] / static_cast<T>((h1 - h0) * (w1 - w0));
-                        for (int64_t h = h0; h < h1; ++h)
-                            for (int64_t w = w0; w < w1; ++w) d[h * W + w] += v;
-                    });
+    for_each_window(
+        xs[0] * xs[1], H * W, node.rows_, node.cols_,
+        [&](int64_t pl, int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+            T* d = dx + pl * H * W;
+            const T v = gp[(pl * OH + oh) * OW + ow] / static_cast<T>((h1 - h0) * (w1 - w0));
+            for (int64_t h = h0; h < h1; ++h)
+                for (int64_t w = w0; w < w1; ++w) d[h * W + w] += v;
+        });
     return gx;
 }
 
@@ -104,21 +107,22 @@ Tensor adaptive_max(const Tensor& x, const Windows& rows, const Windows& cols,
     argmax.resize(x.size(0) * x.size(1) * OH * OW);
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
-    for_each_window(x.size(0) * x.size(1), H * W, rows, cols,
-                    [&](int64_t pl, int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-                        const T* in = xp + pl * H * W;
-                        int64_t arg = h0 * W + w0;  // windows are never empty
-                        T best = in[arg];
-                        for (int64_t h = h0; h < h1; ++h)
-                            for (int64_t w = w0; w < w1; ++w) {
-                                const T v = in[h * W + w];
-                                const bool take = v > best || v != v;  // NaN propagates
-                                best = take ? v : best;
-                                arg = take ? h * W + w : arg;
-                            }
-                        yp[(pl * OH + oh) * OW + ow] = best;
-                        argmax[(pl * OH + oh) * OW + ow] = static_cast<int32_t>(arg);
-                    });
+    for_each_window(
+        x.size(0) * x.size(1), H * W, rows, cols,
+        [&](int64_t pl, int64_t oh, int64_t ow, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+            const T* in = xp + pl * H * W;
+            int64_t arg = h0 * W + w0;  // windows are never empty
+            T best = in[arg];
+            for (int64_t h = h0; h < h1; ++h)
+                for (int64_t w = w0; w < w1; ++w) {
+                    const T v = in[h * W + w];
+                    const bool take = v > best || v != v;  // NaN propagates
+                    best = take ? v : best;
+                    arg = take ? h * W + w : arg;
+                }
+            yp[(pl * OH + oh) * OW + ow] = best;
+            argmax[(pl * OH + oh) * OW + ow] = static_cast<int32_t>(arg);
+        });
     return y;
 }
 
@@ -128,7 +132,8 @@ struct GlobalAvgPool2dBackward : Node {
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override;
 };
 
-template <typename T> Tensor global_forward(const Tensor& x, const PoolDims& dm) {
+template <typename T>
+Tensor global_forward(const Tensor& x, const PoolDims& dm) {
     Tensor y = empty({x.size(0), x.size(1), 1, 1}, x.dtype());
     const int64_t hw = dm.H * dm.W;
     const T* xp = x.data<T>();
@@ -144,7 +149,8 @@ template <typename T> Tensor global_forward(const Tensor& x, const PoolDims& dm)
     return y;
 }
 
-template <typename T> Tensor global_backward(const Shape& xs, const Tensor& grad_y) {
+template <typename T>
+Tensor global_backward(const Shape& xs, const Tensor& grad_y) {
     const Tensor g = grad_y.contiguous();
     const int64_t planes = xs[0] * xs[1], hw = xs[2] * xs[3];
     Tensor gx = empty(xs, g.dtype());
@@ -161,8 +167,9 @@ template <typename T> Tensor global_backward(const Shape& xs, const Tensor& grad
 }
 
 std::vector<Tensor> GlobalAvgPool2dBackward::apply(std::vector<Tensor>&& g) {
-    return {dispatch_floating(g[0].dtype(), "global_avg_pool2d backward",
-                              [&](auto tag) { return global_backward<decltype(tag)>(x_shape_, g[0]); })};
+    return {dispatch_floating(g[0].dtype(), "global_avg_pool2d backward", [&](auto tag) {
+        return global_backward<decltype(tag)>(x_shape_, g[0]);
+    })};
 }
 
 }  // namespace
@@ -173,8 +180,9 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
     Windows rows = adaptive_windows(x.size(2), output_size[0]);
     Windows cols = adaptive_windows(x.size(3), output_size[1]);
     const Tensor xc = x.contiguous();
-    Tensor y = dispatch_floating(x.dtype(), "adaptive_avg_pool2d",
-                                 [&](auto tag) { return adaptive_avg<decltype(tag)>(xc, rows, cols); });
+    Tensor y = dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto tag) {
+        return adaptive_avg<decltype(tag)>(xc, rows, cols);
+    });
     if (auto node = make_node<AdaptiveAvgPool2dBackward>({x})) {
         node->rows_ = std::move(rows);
         node->cols_ = std::move(cols);

@@ -30,7 +30,8 @@ namespace pool_detail {
 
 PoolDims check_input(const Tensor& x, const char* op) {
     check<Error>(x.defined(), op, ": the input is undefined");
-    check<ShapeError>(x.dim() == 4, op, ": expected a 4-d input [N, C, H, W], got ", shape_str(x.shape()));
+    check<ShapeError>(x.dim() == 4, op, ": expected a 4-d input [N, C, H, W], got ",
+                      shape_str(x.shape()));
     check<DTypeError>(is_floating(x.dtype()), op, ": expected a float32 or float64 input, got ",
                       dtype_name(x.dtype()));
     check<ShapeError>(x.size(2) > 0 && x.size(3) > 0, op, ": input has an empty plane ",
@@ -51,7 +52,8 @@ struct MaxPool2dBackward : Node {
     void release() override { saved_argmax_ = {}; }
 };
 
-template <typename T> Tensor max_backward(const MaxPool2dBackward& node, const Tensor& grad_y) {
+template <typename T>
+Tensor max_backward(const MaxPool2dBackward& node, const Tensor& grad_y) {
     const Tensor g = grad_y.contiguous();
     const Shape& xs = node.x_shape_;
     const int64_t planes = xs[0] * xs[1], plane_in = xs[2] * xs[3];
@@ -127,27 +129,29 @@ Axis make_axis(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil
 
 // Validates the arguments of max/avg pooling; returns the two axes.
 std::array<Axis, 2> make_axes(const char* op, const Tensor& x, Size2 kernel, Size2 stride,
-                              Size2 padding, Size2 dilation, bool ceil_mode, bool count_include_pad) {
+                              Size2 padding, Size2 dilation, bool ceil_mode,
+                              bool count_include_pad) {
     if (stride[0] == 0 && stride[1] == 0) stride = kernel;
     for (int a = 0; a < 2; ++a) {
         check<ValueError>(kernel[a] > 0, op, ": kernel size must be positive, got ", kernel[0], "x",
                           kernel[1]);
         check<ValueError>(stride[a] > 0, op, ": stride must be positive, got ", stride[0], "x",
                           stride[1]);
-        check<ValueError>(dilation[a] > 0, op, ": dilation must be positive, got ", dilation[0], "x",
-                          dilation[1]);
+        check<ValueError>(dilation[a] > 0, op, ": dilation must be positive, got ", dilation[0],
+                          "x", dilation[1]);
         check<ValueError>(padding[a] >= 0 && padding[a] <= kernel[a] / 2, op,
                           ": padding must be between 0 and half the kernel size, got padding ",
                           padding[0], "x", padding[1], " for kernel ", kernel[0], "x", kernel[1]);
     }
-    std::array<Axis, 2> axes{
-        make_axis(x.size(2), kernel[0], stride[0], padding[0], dilation[0], ceil_mode, count_include_pad),
-        make_axis(x.size(3), kernel[1], stride[1], padding[1], dilation[1], ceil_mode, count_include_pad)};
+    std::array<Axis, 2> axes{make_axis(x.size(2), kernel[0], stride[0], padding[0], dilation[0],
+                                       ceil_mode, count_include_pad),
+                             make_axis(x.size(3), kernel[1], stride[1], padding[1], dilation[1],
+                                       ceil_mode, count_include_pad)};
     check<ShapeError>(axes[0].out >= 1 && axes[1].out >= 1, op, ": input ", shape_str(x.shape()),
                       " gives output size ", axes[0].out, "x", axes[1].out, " with kernel ",
-                      kernel[0], "x", kernel[1], ", stride ", stride[0], "x", stride[1], ", padding ",
-                      padding[0], "x", padding[1], ", dilation ", dilation[0], "x", dilation[1],
-                      "; output too small");
+                      kernel[0], "x", kernel[1], ", stride ", stride[0], "x", stride[1],
+                      ", padding ", padding[0], "x", padding[1], ", dilation ", dilation[0], "x",
+                      dilation[1], "; output too small");
     return axes;
 }
 
@@ -219,7 +223,8 @@ Tensor avg_forward(const Tensor& x, const PoolDims& dm, const Axis& rows, const 
                 for (int64_t j = 0; j < cols.k; ++j) {
                     const T* row = in + h * W + cols.pos(0, j);
 #pragma omp simd
-                    for (int64_t ow = cols.lo[j]; ow < cols.hi[j]; ++ow) out[ow] += row[ow * cols.s];
+                    for (int64_t ow = cols.lo[j]; ow < cols.hi[j]; ++ow)
+                        out[ow] += row[ow * cols.s];
                 }
             }
             const T rc = static_cast<T>(rows.count[oh]);
@@ -230,7 +235,8 @@ Tensor avg_forward(const Tensor& x, const PoolDims& dm, const Axis& rows, const 
     return y;
 }
 
-template <typename T> Tensor avg_backward(const AvgPool2dBackward& node, const Tensor& grad_y) {
+template <typename T>
+Tensor avg_backward(const AvgPool2dBackward& node, const Tensor& grad_y) {
     const Tensor g = grad_y.contiguous();
     const Axis &rows = node.rows_, &cols = node.cols_;
     const int64_t planes = node.x_shape_[0] * node.x_shape_[1], H = rows.in, W = cols.in;
@@ -245,14 +251,16 @@ template <typename T> Tensor avg_backward(const AvgPool2dBackward& node, const T
         for (int64_t oh = 0; oh < OH; ++oh) {
             const T* go = gp + (pl * OH + oh) * OW;
             const T rc = static_cast<T>(rows.count[oh]);
-            for (int64_t ow = 0; ow < OW; ++ow) share[ow] = go[ow] / (rc * static_cast<T>(cols.count[ow]));
+            for (int64_t ow = 0; ow < OW; ++ow)
+                share[ow] = go[ow] / (rc * static_cast<T>(cols.count[ow]));
             for (int64_t i = 0; i < rows.k; ++i) {
                 const int64_t h = rows.pos(oh, i);
                 if (h < 0 || h >= H) continue;
                 for (int64_t j = 0; j < cols.k; ++j) {
                     T* row = d + h * W + cols.pos(0, j);
 #pragma omp simd  // distinct ow hit distinct columns: no conflicts
-                    for (int64_t ow = cols.lo[j]; ow < cols.hi[j]; ++ow) row[ow * cols.s] += share[ow];
+                    for (int64_t ow = cols.lo[j]; ow < cols.hi[j]; ++ow)
+                        row[ow * cols.s] += share[ow];
                 }
             }
         }
@@ -270,7 +278,8 @@ std::vector<Tensor> AvgPool2dBackward::apply(std::vector<Tensor>&& g) {
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation,
                   bool ceil_mode) {
     const PoolDims dm = pool_detail::check_input(x, "max_pool2d");
-    auto [rows, cols] = make_axes("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode, true);
+    auto [rows, cols] =
+        make_axes("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode, true);
     const Tensor xc = x.contiguous();
     std::vector<int32_t> argmax;
     Tensor y = dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {

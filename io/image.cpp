@@ -125,8 +125,8 @@ RgbImage resample_pass(const RgbImage& in, int64_t out_size, bool horizontal,
 }
 
 void check_image(const RgbImage& image, const char* op) {
-    check<ValueError>(image.height > 0 && image.width > 0 &&
-                          image.pixels.size() == static_cast<size_t>(image.height * image.width * 3),
+    const auto expected_bytes = static_cast<size_t>(image.height * image.width * 3);
+    check<ValueError>(image.height > 0 && image.width > 0 && image.pixels.size() == expected_bytes,
                       op, ": invalid image (", image.height, "x", image.width, ", ",
                       image.pixels.size(), " bytes)");
 }

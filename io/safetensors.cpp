@@ -110,7 +110,8 @@ json parse_header(const std::string& text, const std::string& path,
             case json::parse_event_t::key: {
                 const auto& key = parsed.get_ref<const std::string&>();
                 if (!seen.back().insert(key).second) {
-                    if (depth == 1) bad_file(path, "duplicate tensor name '", key, "' in the header");
+                    if (depth == 1)
+                        bad_file(path, "duplicate tensor name '", key, "' in the header");
                     bad_file(path, "duplicate key '", key, "' inside a header object");
                 }
                 if (depth == 1) order.push_back(key);

@@ -39,7 +39,8 @@ struct TanhBackward : Node {
     Tensor saved_y_;
     std::string name() const override { return "TanhBackward"; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-        Tensor one_minus_y2 = kernels::add_scalar(kernels::neg(kernels::mul(saved_y_, saved_y_)), 1.0);
+        Tensor one_minus_y2 =
+            kernels::add_scalar(kernels::neg(kernels::mul(saved_y_, saved_y_)), 1.0);
         return {kernels::mul(g[0], one_minus_y2)};
     }
     void release() override { saved_y_ = Tensor(); }

@@ -21,8 +21,10 @@ struct MatmulBackward : Node {
     std::string name() const override { return "MatmulBackward"; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
         Tensor ga, gb;
-        if (needs_input_grad(0)) ga = kernels::sum_to(kernels::matmul(g[0], t_last2(saved_b_)), saved_a_.shape());
-        if (needs_input_grad(1)) gb = kernels::sum_to(kernels::matmul(t_last2(saved_a_), g[0]), saved_b_.shape());
+        if (needs_input_grad(0))
+            ga = kernels::sum_to(kernels::matmul(g[0], t_last2(saved_b_)), saved_a_.shape());
+        if (needs_input_grad(1))
+            gb = kernels::sum_to(kernels::matmul(t_last2(saved_a_), g[0]), saved_b_.shape());
         return {ga, gb};
     }
     void release() override { saved_a_ = saved_b_ = Tensor(); }
@@ -57,15 +59,18 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-    check<ShapeError>(weight.dim() == 2, "linear: weight must be [out, in], got ", shape_str(weight.shape()));
+    check<ShapeError>(weight.dim() == 2, "linear: weight must be [out, in], got ",
+                      shape_str(weight.shape()));
     const int64_t out = weight.size(0), in = weight.size(1);
     check<ShapeError>(x.dim() >= 1 && x.size(-1) == in, "linear: input ", shape_str(x.shape()),
-                      " does not end in in_features ", in, " of weight ", shape_str(weight.shape()));
-    check<DTypeError>(x.dtype() == weight.dtype(), "linear: input is ", describe(x), " but weight is ",
-                      describe(weight));
+                      " does not end in in_features ", in, " of weight ",
+                      shape_str(weight.shape()));
+    check<DTypeError>(x.dtype() == weight.dtype(), "linear: input is ", describe(x),
+                      " but weight is ", describe(weight));
     if (bias.defined()) {
         check<ShapeError>(bias.shape() == Shape{out}, "linear: bias ", shape_str(bias.shape()),
-                          " does not match out_features ", out, " of weight ", shape_str(weight.shape()));
+                          " does not match out_features ", out, " of weight ",
+                          shape_str(weight.shape()));
         check<DTypeError>(bias.dtype() == weight.dtype(), "linear: bias is ", describe(bias),
                           " but weight is ", describe(weight));
     }

@@ -26,7 +26,8 @@ Tensor reduce_loss(const Tensor& l, Reduction r) {
 Tensor unreduce_grad(const Tensor& g, const Shape& shape, Reduction r) {
     if (r == Reduction::None) return g;
     Tensor full_g = g.expand(shape);
-    if (r == Reduction::Mean) return kernels::mul_scalar(full_g, 1.0 / static_cast<double>(shape_numel(shape)));
+    if (r == Reduction::Mean)
+        return kernels::mul_scalar(full_g, 1.0 / static_cast<double>(shape_numel(shape)));
     return full_g;
 }
 
@@ -67,25 +68,30 @@ void check_targets(const Tensor& logits, const Tensor& targets, double ls) {
                       shape_str(logits.shape()));
     check<DTypeError>(is_floating(logits.dtype()), "cross_entropy: logits must be floating, got ",
                       describe(logits));
-    check<DTypeError>(targets.dtype() == DType::Int64, "cross_entropy: targets must be int64 class ",
-                      "indices, got ", describe(targets));
-    check<ShapeError>(targets.dim() == 1 && targets.size(0) == logits.size(0), "cross_entropy: targets ",
-                      shape_str(targets.shape()), " do not match logits ", shape_str(logits.shape()),
-                      " (expected [", logits.size(0), "])");
+    check<DTypeError>(targets.dtype() == DType::Int64,
+                      "cross_entropy: targets must be int64 class ", "indices, got ",
+                      describe(targets));
+    check<ShapeError>(targets.dim() == 1 && targets.size(0) == logits.size(0),
+                      "cross_entropy: targets ", shape_str(targets.shape()),
+                      " do not match logits ", shape_str(logits.shape()), " (expected [",
+                      logits.size(0), "])");
     check<ShapeError>(logits.size(1) > 0, "cross_entropy: logits ", shape_str(logits.shape()),
                       " have no classes");
-    check<ValueError>(ls >= 0.0 && ls < 1.0, "cross_entropy: label_smoothing must be in [0, 1), got ", ls);
+    check<ValueError>(ls >= 0.0 && ls < 1.0,
+                      "cross_entropy: label_smoothing must be in [0, 1), got ", ls);
     const int64_t c = logits.size(1);
     Tensor t = targets.contiguous();
     const int64_t* p = t.data<int64_t>();
     for (int64_t i = 0; i < t.numel(); ++i)
         check<IndexError>(p[i] >= 0 && p[i] < c, "cross_entropy: target ", p[i], " at position ", i,
-                          " is out of range for ", c, " classes (logits ", shape_str(logits.shape()), ")");
+                          " is out of range for ", c, " classes (logits ",
+                          shape_str(logits.shape()), ")");
 }
 
 }  // namespace
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction, double label_smoothing) {
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction reduction,
+                     double label_smoothing) {
     check_targets(logits, targets, label_smoothing);
     const int64_t n = logits.size(0);
     // log p, stably: (x - m) - log sum e^(x - m)

@@ -23,7 +23,8 @@ struct PowBackward : Node {
     std::string name() const override { return "PowBackward"; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
         if (exponent_ == 0.0) return {zeros_like(g[0])};
-        Tensor local = kernels::mul_scalar(kernels::pow_scalar(saved_x_, exponent_ - 1.0), exponent_);
+        Tensor local =
+            kernels::mul_scalar(kernels::pow_scalar(saved_x_, exponent_ - 1.0), exponent_);
         return {kernels::mul(g[0], local)};
     }
     void release() override { saved_x_ = Tensor(); }
@@ -32,14 +33,18 @@ struct PowBackward : Node {
 struct ExpBackward : Node {
     Tensor saved_y_;
     std::string name() const override { return "ExpBackward"; }
-    std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {kernels::mul(g[0], saved_y_)}; }
+    std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+        return {kernels::mul(g[0], saved_y_)};
+    }
     void release() override { saved_y_ = Tensor(); }
 };
 
 struct LogBackward : Node {
     Tensor saved_x_;
     std::string name() const override { return "LogBackward"; }
-    std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {kernels::div(g[0], saved_x_)}; }
+    std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+        return {kernels::div(g[0], saved_x_)};
+    }
     void release() override { saved_x_ = Tensor(); }
 };
 

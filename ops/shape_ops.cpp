@@ -22,7 +22,9 @@ struct ReshapeBackward : Node {
     Shape in_shape_;
     std::string name_;
     std::string name() const override { return name_; }
-    std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {g[0].reshape(in_shape_)}; }
+    std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+        return {g[0].reshape(in_shape_)};
+    }
 };
 
 struct PermuteBackward : Node {
@@ -53,7 +55,9 @@ struct SplitBackward : Node {  // one node for all pieces; missing gradients arr
 struct ExpandBackward : Node {
     Shape in_shape_;
     std::string name() const override { return "ExpandBackward"; }
-    std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {kernels::sum_to(g[0], in_shape_)}; }
+    std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+        return {kernels::sum_to(g[0], in_shape_)};
+    }
 };
 
 struct CatBackward : Node {
@@ -96,7 +100,8 @@ Tensor record_reshape(const Tensor& x, Tensor y, const char* name) {
     return y;
 }
 
-std::vector<Tensor> record_split(const Tensor& x, std::vector<Tensor> pieces, int64_t dim, const char* name) {
+std::vector<Tensor> record_split(const Tensor& x, std::vector<Tensor> pieces, int64_t dim,
+                                 const char* name) {
     if (auto node = make_node<SplitBackward>({x})) {
         node->dim_ = wrap_dim(dim, x.dim(), name);
         node->name_ = name;
@@ -107,9 +112,15 @@ std::vector<Tensor> record_split(const Tensor& x, std::vector<Tensor> pieces, in
 
 }  // namespace
 
-Tensor reshape(const Tensor& x, const Shape& shape) { return record_reshape(x, x.reshape(shape), "ReshapeBackward"); }
-Tensor view(const Tensor& x, const Shape& shape) { return record_reshape(x, x.view(shape), "ViewBackward"); }
-Tensor squeeze(const Tensor& x, int64_t dim) { return record_reshape(x, x.squeeze(dim), "SqueezeBackward"); }
+Tensor reshape(const Tensor& x, const Shape& shape) {
+    return record_reshape(x, x.reshape(shape), "ReshapeBackward");
+}
+Tensor view(const Tensor& x, const Shape& shape) {
+    return record_reshape(x, x.view(shape), "ViewBackward");
+}
+Tensor squeeze(const Tensor& x, int64_t dim) {
+    return record_reshape(x, x.squeeze(dim), "SqueezeBackward");
+}
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
     return record_reshape(x, x.unsqueeze(dim), "UnsqueezeBackward");
 }

@@ -19,12 +19,14 @@ DimSplit split_at(const Shape& s, int64_t dim) {
 
 // `index` must be int64, of data's rank, and equal to data_shape outside `dim`.
 void check_index(const char* op, const Shape& data_shape, int64_t dim, const Tensor& index) {
-    check<DTypeError>(index.dtype() == DType::Int64, op, ": index must be int64, got ", describe(index));
+    check<DTypeError>(index.dtype() == DType::Int64, op, ": index must be int64, got ",
+                      describe(index));
     bool ok = index.dim() == static_cast<int64_t>(data_shape.size());
     for (int64_t d = 0; ok && d < index.dim(); ++d)
         if (d != dim && index.shape()[d] != data_shape[d]) ok = false;
-    check<ShapeError>(ok, op, ": index of shape ", shape_str(index.shape()), " does not match data of shape ",
-                      shape_str(data_shape), " outside dim ", dim);
+    check<ShapeError>(ok, op, ": index of shape ", shape_str(index.shape()),
+                      " does not match data of shape ", shape_str(data_shape), " outside dim ",
+                      dim);
 }
 
 }  // namespace
@@ -46,8 +48,8 @@ Tensor gather(const Tensor& a_in, int64_t dim, const Tensor& index_in) {
                 for (int64_t i = 0; i < s.inner; ++i) {
                     const int64_t at = (o * k + j) * s.inner + i;
                     const int64_t t = idx[at];
-                    check<IndexError>(t >= 0 && t < n, "gather: index ", t, " out of range for dim ", dim,
-                                      " of size ", n);
+                    check<IndexError>(t >= 0 && t < n, "gather: index ", t,
+                                      " out of range for dim ", dim, " of size ", n);
                     dst[at] = src[(o * n + t) * s.inner + i];
                 }
     });
@@ -74,8 +76,8 @@ Tensor scatter_add(const Shape& shape, int64_t dim, const Tensor& index_in, cons
                 for (int64_t i = 0; i < s.inner; ++i) {
                     const int64_t at = (o * k + j) * s.inner + i;
                     const int64_t t = idx[at];
-                    check<IndexError>(t >= 0 && t < n, "scatter_add: index ", t, " out of range for dim ",
-                                      dim, " of size ", n);
+                    check<IndexError>(t >= 0 && t < n, "scatter_add: index ", t,
+                                      " out of range for dim ", dim, " of size ", n);
                     dst[(o * n + t) * s.inner + i] += from[at];
                 }
     });

@@ -26,7 +26,9 @@ Tensor leaf(const std::vector<double>& v, const Shape& s) {
 // y = 2x with a backward that is off by a factor (3g instead of 2g): gradcheck must catch it.
 struct WrongDoubleBackward : Node {
     std::string name() const override { return "WrongDoubleBackward"; }
-    std::vector<Tensor> apply(std::vector<Tensor>&& g) override { return {kernels::mul_scalar(g[0], 3.0)}; }
+    std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+        return {kernels::mul_scalar(g[0], 3.0)};
+    }
 };
 
 Tensor wrong_double(const Tensor& x) {
@@ -68,7 +70,8 @@ TEST_CASE("gradients accumulate across backward calls until zero_grad", "[autogr
     CHECK(grad(x).to_vector() == std::vector<double>{3, -3});
 }
 
-TEST_CASE("retain_graph allows a second backward; a freed graph throws AutogradError", "[autograd]") {
+TEST_CASE("retain_graph allows a second backward; a freed graph throws AutogradError",
+          "[autograd]") {
     Tensor x = leaf({0.5, 2.0}, {2});
     Tensor loss = sum(exp(x));
     backward(loss, Tensor(), /*retain_graph=*/true);
@@ -136,18 +139,23 @@ TEST_CASE("to_dot shows op names and shapes", "[autograd][dot]") {
     CHECK_THAT(dot, Contains("digraph"));
     CHECK_THAT(dot, Contains("SumBackward") && Contains("ReluBackward") && Contains("MulBackward"));
     CHECK_THAT(dot, Contains("AccumulateGrad"));
-    CHECK_THAT(dot, Contains("float64 [2, 3]") && Contains("float64 [3]") && Contains("float64 [2]"));
+    CHECK_THAT(dot,
+               Contains("float64 [2, 3]") && Contains("float64 [3]") && Contains("float64 [2]"));
     CHECK_THAT(dot, Contains("output"));
 }
 
-TEST_CASE("gradcheck reports a wrong backward with input and element", "[autograd][gradcheck_self]") {
+TEST_CASE("gradcheck reports a wrong backward with input and element",
+          "[autograd][gradcheck_self]") {
     Generator gen(3);
     Tensor x = set_requires_grad(randn({2, 3}, DType::Float64, &gen));
-    GradcheckResult bad = gradcheck([](const std::vector<Tensor>& v) { return wrong_double(v[0]); }, {x});
+    GradcheckResult bad =
+        gradcheck([](const std::vector<Tensor>& v) { return wrong_double(v[0]); }, {x});
     CHECK_FALSE(bad.ok);
-    CHECK_THAT(bad.message, Contains("mismatch") && Contains("input 0") && Contains("element [0, 0]"));
+    CHECK_THAT(bad.message,
+               Contains("mismatch") && Contains("input 0") && Contains("element [0, 0]"));
     // The same op with a correct backward passes.
-    GradcheckResult good = gradcheck([](const std::vector<Tensor>& v) { return mul(v[0], 2.0); }, {x});
+    GradcheckResult good =
+        gradcheck([](const std::vector<Tensor>& v) { return mul(v[0], 2.0); }, {x});
     INFO(good.message);
     CHECK(good.ok);
     // Only the second input is wrong: the report names input 1.
@@ -158,14 +166,15 @@ TEST_CASE("gradcheck reports a wrong backward with input and element", "[autogra
     CHECK_THAT(second.message, Contains("input 1"));
 }
 
-TEST_CASE("gradcheck fast mode passes correct ops and catches wrong ones", "[autograd][gradcheck_self]") {
+TEST_CASE("gradcheck fast mode passes correct ops and catches wrong ones",
+          "[autograd][gradcheck_self]") {
     Generator gen(5);
     Tensor x = set_requires_grad(randn({20, 30}, DType::Float64, &gen));
     Tensor w = set_requires_grad(randn({30}, DType::Float64, &gen));
     GradcheckOptions fast;
     fast.fast_mode = true;
-    GradcheckResult ok = gradcheck(
-        [](const std::vector<Tensor>& v) { return tanh(mul(v[0], v[1])); }, {x, w}, fast);
+    GradcheckResult ok =
+        gradcheck([](const std::vector<Tensor>& v) { return tanh(mul(v[0], v[1])); }, {x, w}, fast);
     INFO(ok.message);
     CHECK(ok.ok);
     GradcheckResult bad = gradcheck(

@@ -69,7 +69,8 @@ TEST_CASE("a graph dropped without backward frees its storage too", "[autograd][
     CHECK(allocator_stats().live_blocks == start);
 }
 
-TEST_CASE("a 100000-deep chain is built, differentiated and destroyed without overflow", "[autograd][deep]") {
+TEST_CASE("a 100000-deep chain is built, differentiated and destroyed without overflow",
+          "[autograd][deep]") {
     const int64_t start = allocator_stats().live_blocks;
     Tensor x = set_requires_grad(zeros({2}, DType::Float64));
     Tensor one = ones({2}, DType::Float64);

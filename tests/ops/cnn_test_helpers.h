@@ -1,8 +1,7 @@
 // Shared helpers of the CNN op tests (batch norm, pooling, dropout).
 #pragma once
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -27,7 +26,8 @@ inline Tensor distinct64(const Shape& shape, uint64_t seed) {
 
 inline Tensor randn64(const Shape& shape, uint64_t seed, double scale = 1.0, double shift = 0.0) {
     Generator gen(seed);
-    return kernels::add_scalar(kernels::mul_scalar(randn(shape, DType::Float64, &gen), scale), shift);
+    return kernels::add_scalar(kernels::mul_scalar(randn(shape, DType::Float64, &gen), scale),
+                               shift);
 }
 
 inline double max_abs(const Tensor& t) {
@@ -43,9 +43,8 @@ inline double rel_diff(const Tensor& a, const Tensor& b) {
 
 // Runs fn on float32 copies and on the float64 inputs, backpropagates the same random
 // cotangent, and checks the output and every input gradient agree within `tol` (relative).
-inline void check_f32_matches_f64(
-    const std::function<Tensor(const std::vector<Tensor>&)>& fn,
-    const std::vector<Tensor>& inputs64, double tol = 1e-4) {
+inline void check_f32_matches_f64(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                                  const std::vector<Tensor>& inputs64, double tol = 1e-4) {
     std::vector<Tensor> in64, in32;
     for (const Tensor& t : inputs64) {
         in64.push_back(t.defined() ? set_requires_grad(t.clone()) : Tensor());

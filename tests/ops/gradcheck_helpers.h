@@ -22,7 +22,8 @@ inline Tensor leaf_uniform(const Shape& shape, double low, double high, uint64_t
 
 template <typename Fn>
 void expect_gradcheck(Fn&& fn, const std::vector<Tensor>& inputs, GradcheckOptions opt = {}) {
-    GradcheckResult r = gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(fn), inputs, opt);
+    GradcheckResult r =
+        gradcheck(std::function<Tensor(const std::vector<Tensor>&)>(fn), inputs, opt);
     INFO(r.message);
     CHECK(r.ok);
 }

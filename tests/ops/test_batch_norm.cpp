@@ -14,7 +14,8 @@ struct Stats {
     Tensor mean, var;
 };
 Stats running_stats(int64_t C, DType dt) {
-    Tensor m = randn64({C}, 11, 0.3, 0.1), v = kernels::add_scalar(kernels::abs(randn64({C}, 12)), 0.5);
+    Tensor m = randn64({C}, 11, 0.3, 0.1),
+           v = kernels::add_scalar(kernels::abs(randn64({C}, 12)), 0.5);
     return {m.to(dt).clone(), v.to(dt).clone()};
 }
 
@@ -77,8 +78,10 @@ TEST_CASE("batch_norm2d training output and running stats against a hand computa
     // Channel 0 holds 1, 2, 3, 4: mean 2.5, biased var 1.25, unbiased var 5/3.
     // Channel 1 holds 0, 0, 2, 6: mean 2, biased var 6, unbiased var 8.
     Tensor x = from_vector({1, 2, 0, 0, 3, 4, 2, 6}, {2, 2, 2, 1}, DType::Float64);
-    Tensor w = from_vector({2, -1}, {2}, DType::Float64), b = from_vector({0.5, 1}, {2}, DType::Float64);
-    Tensor rm = from_vector({0.5, -1}, {2}, DType::Float64), rv = from_vector({2, 3}, {2}, DType::Float64);
+    Tensor w = from_vector({2, -1}, {2}, DType::Float64),
+           b = from_vector({0.5, 1}, {2}, DType::Float64);
+    Tensor rm = from_vector({0.5, -1}, {2}, DType::Float64),
+           rv = from_vector({2, 3}, {2}, DType::Float64);
     Tensor y = batch_norm2d(x, w, b, rm, rv, true, 0.1, 1e-5);
     CHECK(rm.to_vector()[0] == Approx(0.9 * 0.5 + 0.1 * 2.5).epsilon(1e-14));
     CHECK(rm.to_vector()[1] == Approx(0.9 * -1 + 0.1 * 2).epsilon(1e-14));
@@ -102,7 +105,8 @@ TEST_CASE("batch_norm2d eval uses running stats and leaves them alone", "[batch_
     Tensor y = batch_norm2d(x, w, b, s.mean, s.var, false);
     CHECK(s.mean.to_vector() == rm0);
     CHECK(s.var.to_vector() == rv0);
-    std::vector<double> xv = x.to_vector(), yv = y.to_vector(), wv = w.to_vector(), bv = b.to_vector();
+    std::vector<double> xv = x.to_vector(), yv = y.to_vector(), wv = w.to_vector(),
+                        bv = b.to_vector();
     for (int64_t i = 0; i < x.numel(); ++i) {
         const int64_t c = (i / 20) % 3;
         const double e = (xv[i] - rm0[c]) / std::sqrt(rv0[c] + 1e-5) * wv[c] + bv[c];
@@ -133,7 +137,8 @@ TEST_CASE("batch_norm2d rejects bad input with clear errors", "[batch_norm]") {
     CHECK_THROWS_WITH(bn(randn64({2, 3, 4}, 1), {}, s.mean, true),
                       Catch::Contains("batch_norm2d") && Catch::Contains("4-d"));
     CHECK_THROWS_AS(bn(x, randn64({4}, 1), s.mean, true), ShapeError);
-    CHECK_THROWS_WITH(bn(x, randn64({4}, 1), s.mean, true), Catch::Contains("weight must have shape [3]"));
+    CHECK_THROWS_WITH(bn(x, randn64({4}, 1), s.mean, true),
+                      Catch::Contains("weight must have shape [3]"));
     CHECK_THROWS_AS(bn(x, randn64({3}, 1).to(DType::Float32), s.mean, true), DTypeError);
     CHECK_THROWS_WITH(bn(x, {}, randn64({2}, 1), true), Catch::Contains("running_mean"));
     CHECK_THROWS_WITH(bn(x, {}, Tensor(), false), Catch::Contains("eval mode needs running_mean"));
@@ -141,6 +146,7 @@ TEST_CASE("batch_norm2d rejects bad input with clear errors", "[batch_norm]") {
     CHECK_THROWS_WITH(bn(randn64({1, 3, 1, 1}, 2), {}, s.mean, true),
                       Catch::Contains("more than 1 value per channel when training"));
     CHECK_NOTHROW(bn(randn64({1, 3, 1, 1}, 2), {}, s.mean, false));  // eval is fine
-    CHECK_THROWS_AS(batch_norm2d(arange(48).reshape({1, 3, 4, 4}), {}, {}, {}, {}, true), DTypeError);
+    CHECK_THROWS_AS(batch_norm2d(arange(48).reshape({1, 3, 4, 4}), {}, {}, {}, {}, true),
+                    DTypeError);
     CHECK_THROWS_AS(batch_norm2d(x, {}, {}, s.mean, s.var, true, 0.1, -1.0), ValueError);
 }

@@ -22,45 +22,58 @@ TEST_CASE("dropout family gradcheck (the generator is reseeded per evaluation)",
     for (int64_t N : {1, 3}) {
         INFO("N=" << N);
         Tensor x = randn64({N, 3, 7, 6}, 10 + N);
-        expect_gradcheck([&](const std::vector<Tensor>& in) {
-            gen.manual_seed(5);
-            return dropout(in[0], 0.3, true, &gen);
-        }, {x});
+        expect_gradcheck(
+            [&](const std::vector<Tensor>& in) {
+                gen.manual_seed(5);
+                return dropout(in[0], 0.3, true, &gen);
+            },
+            {x});
         for (int64_t block : {2, 3, 5}) {
             INFO("block=" << block);
-            expect_gradcheck([&](const std::vector<Tensor>& in) {
-                gen.manual_seed(6);
-                return drop_block2d(in[0], 0.2, block, true, &gen);
-            }, {x});
+            expect_gradcheck(
+                [&](const std::vector<Tensor>& in) {
+                    gen.manual_seed(6);
+                    return drop_block2d(in[0], 0.2, block, true, &gen);
+                },
+                {x});
         }
-        expect_gradcheck([&](const std::vector<Tensor>& in) {
-            gen.manual_seed(7);
-            return drop_path(in[0], 0.5, true, &gen);
-        }, {x});
+        expect_gradcheck(
+            [&](const std::vector<Tensor>& in) {
+                gen.manual_seed(7);
+                return drop_path(in[0], 0.5, true, &gen);
+            },
+            {x});
     }
 }
 
 TEST_CASE("dropout family float32 matches float64 (same seed, same mask)", "[dropout]") {
     Tensor x = randn64({4, 3, 9, 8}, 20);
     Generator gen(0);
-    check_f32_matches_f64([&](const std::vector<Tensor>& in) {
-        gen.manual_seed(1);
-        return dropout(in[0], 0.4, true, &gen);
-    }, {x});
-    check_f32_matches_f64([&](const std::vector<Tensor>& in) {
-        gen.manual_seed(2);
-        return drop_block2d(in[0], 0.3, 3, true, &gen);
-    }, {x});
-    check_f32_matches_f64([&](const std::vector<Tensor>& in) {
-        gen.manual_seed(3);
-        return drop_path(in[0], 0.5, true, &gen);
-    }, {x});
+    check_f32_matches_f64(
+        [&](const std::vector<Tensor>& in) {
+            gen.manual_seed(1);
+            return dropout(in[0], 0.4, true, &gen);
+        },
+        {x});
+    check_f32_matches_f64(
+        [&](const std::vector<Tensor>& in) {
+            gen.manual_seed(2);
+            return drop_block2d(in[0], 0.3, 3, true, &gen);
+        },
+        {x});
+    check_f32_matches_f64(
+        [&](const std::vector<Tensor>& in) {
+            gen.manual_seed(3);
+            return drop_path(in[0], 0.5, true, &gen);
+        },
+        {x});
 }
 
 TEST_CASE("dropout is deterministic for a seed, identity in eval and for p = 0", "[dropout]") {
     Tensor x = randn64({2, 4, 16, 16}, 30);
     Generator g1(42), g2(42), g3(43);
-    Tensor a = dropout(x, 0.5, true, &g1), b = dropout(x, 0.5, true, &g2), c = dropout(x, 0.5, true, &g3);
+    Tensor a = dropout(x, 0.5, true, &g1), b = dropout(x, 0.5, true, &g2),
+           c = dropout(x, 0.5, true, &g3);
     CHECK(max_abs_diff(a, b) == 0.0);
     CHECK(max_abs_diff(a, c) > 0.0);
     // The generator advanced: the next draw differs from the first.
@@ -70,9 +83,9 @@ TEST_CASE("dropout is deterministic for a seed, identity in eval and for p = 0",
     Tensor d1 = drop_block2d(x, 0.3, 3, true);
     manual_seed(9);
     CHECK(max_abs_diff(drop_block2d(x, 0.3, 3, true), d1) == 0.0);
-    for (auto* fn : {+[](const Tensor& t, double p, bool tr) { return dropout(t, p, tr); },
-                     +[](const Tensor& t, double p, bool tr) { return drop_block2d(t, p, 3, tr); },
-                     +[](const Tensor& t, double p, bool tr) { return drop_path(t, p, tr); }}) {
+    for (auto* fn : {+[](const Tensor&t, double p, bool tr) { return dropout(t, p, tr); },
+                     +[](const Tensor&t, double p, bool tr) { return drop_block2d(t, p, 3, tr); },
+                     +[](const Tensor&t, double p, bool tr) { return drop_path(t, p, tr); }}) {
         CHECK(fn(x, 0.5, false).is_same(x));
         CHECK(fn(x, 0.0, true).is_same(x));
     }
@@ -124,7 +137,8 @@ TEST_CASE("drop_block2d drops square blocks and keeps the expected mean", "[drop
                         bool all = true;
                         for (int64_t i = ch - 1; i <= ch + 1; ++i)
                             for (int64_t j = cw - 1; j <= cw + 1; ++j)
-                                if (i >= 0 && i < H && j >= 0 && j < W && at(pl, i, j) != 0.0) all = false;
+                                if (i >= 0 && i < H && j >= 0 && j < W && at(pl, i, j) != 0.0)
+                                    all = false;
                         in_block = all;
                     }
                 REQUIRE(in_block);

@@ -98,7 +98,11 @@ TEST_CASE("gradcheck squeeze and unsqueeze", "[gradcheck]") {
 
 TEST_CASE("gradcheck cat", "[gradcheck]") {
     Tensor a = leaf_randn({2, 3}, 41), b = leaf_randn({2, 2}, 42), c = leaf_randn({3, 2}, 43);
-    expect_gradcheck([](const Xs& x) { return cat({x[0], x[1], transpose(x[2], 0, 1)}, 1); }, {a, b, c});
+    expect_gradcheck(
+        [](const Xs& x) {
+            return cat({x[0], x[1], transpose(x[2], 0, 1)}, 1);
+        },
+        {a, b, c});
     expect_gradcheck([](const Xs& x) { return cat({x[0], x[0]}, 0); }, {a});
 }
 
@@ -106,8 +110,11 @@ TEST_CASE("gradcheck stack", "[gradcheck]") {
     Tensor a = leaf_randn({2, 3}, 44), b = leaf_randn({2, 3}, 45), c = leaf_randn({3, 2}, 46);
     for (int64_t d : {0, 1, 2}) {
         INFO("dim " << d);
-        expect_gradcheck([d](const Xs& x) { return stack({x[0], x[1], transpose(x[2], 0, 1)}, d); },
-                         {a, b, c});
+        expect_gradcheck(
+            [d](const Xs& x) {
+                return stack({x[0], x[1], transpose(x[2], 0, 1)}, d);
+            },
+            {a, b, c});
     }
 }
 
@@ -125,8 +132,8 @@ TEST_CASE("gradcheck matmul 2-D, batched and broadcast batch", "[gradcheck]") {
     expect_gradcheck([](const Xs& x) { return matmul(x[0], x[1]); }, {ba, bb});
     expect_gradcheck([](const Xs& x) { return matmul(x[0], x[1]); }, {ba, b});  // b broadcast
     expect_gradcheck([](const Xs& x) { return matmul(x[0], x[1]); }, {a, bb});  // a broadcast
-    expect_gradcheck([](const Xs& x) { return matmul(transpose(x[1], 0, 1), transpose(x[0], 0, 1)); },
-                     {a, b});
+    expect_gradcheck(
+        [](const Xs& x) { return matmul(transpose(x[1], 0, 1), transpose(x[0], 0, 1)); }, {a, b});
 }
 
 TEST_CASE("gradcheck linear with and without bias", "[gradcheck]") {
@@ -157,6 +164,6 @@ TEST_CASE("gradcheck mse_loss: reductions, both inputs", "[gradcheck]") {
         INFO("reduction " << static_cast<int>(r));
         expect_gradcheck([r](const Xs& x) { return mse_loss(x[0], x[1], r); }, {a, b});
     }
-    expect_gradcheck([](const Xs& x) { return mse_loss(transpose(x[0], 0, 1), transpose(x[1], 0, 1)); },
-                     {a, b});
+    expect_gradcheck(
+        [](const Xs& x) { return mse_loss(transpose(x[0], 0, 1), transpose(x[1], 0, 1)); }, {a, b});
 }

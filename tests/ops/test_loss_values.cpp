@@ -1,7 +1,6 @@
 // Loss values against hand-computed numbers (the gradchecks test derivatives, these test the
 // forward formulas), and activations against closed forms.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "autograd/engine.h"
@@ -33,7 +32,8 @@ TEST_CASE("cross_entropy matches the formula for every reduction", "[ops][loss]"
     CHECK(none[1] == Approx(l1).epsilon(1e-12));
 }
 
-TEST_CASE("cross_entropy label smoothing is (1-ls)*nll + ls*mean_c(-log p), as PyTorch", "[ops][loss]") {
+TEST_CASE("cross_entropy label smoothing is (1-ls)*nll + ls*mean_c(-log p), as PyTorch",
+          "[ops][loss]") {
     std::vector<double> r0{1.0, 2.0, 0.5}, r1{-1.0, 0.0, 3.0};
     Tensor logits = from_vector({1.0, 2.0, 0.5, -1.0, 0.0, 3.0}, {2, 3}, DType::Float64);
     Tensor t = from_vector_i64({1, 0}, {2});
@@ -52,7 +52,8 @@ TEST_CASE("cross_entropy label smoothing is (1-ls)*nll + ls*mean_c(-log p), as P
         return l;
     };
     CHECK(expected == Approx((q_form(r0, 1) + q_form(r1, 0)) / 2).epsilon(1e-12));
-    CHECK(cross_entropy(logits, t, Reduction::Mean, ls).item() == Approx(2.18179301059935).epsilon(1e-12));
+    CHECK(cross_entropy(logits, t, Reduction::Mean, ls).item() ==
+          Approx(2.18179301059935).epsilon(1e-12));
 }
 
 TEST_CASE("cross_entropy is stable for huge logits and float32 matches float64", "[ops][loss]") {
@@ -68,7 +69,8 @@ TEST_CASE("cross_entropy is stable for huge logits and float32 matches float64",
 }
 
 TEST_CASE("cross_entropy gradient is (softmax - onehot)/N", "[ops][loss]") {
-    Tensor logits = set_requires_grad(from_vector({1.0, 2.0, 0.5, -1.0, 0.0, 3.0}, {2, 3}, DType::Float64));
+    Tensor logits =
+        set_requires_grad(from_vector({1.0, 2.0, 0.5, -1.0, 0.0, 3.0}, {2, 3}, DType::Float64));
     Tensor t = from_vector_i64({1, 0}, {2});
     backward(cross_entropy(logits, t));
     Tensor p = softmax(detach(logits), 1);

@@ -15,7 +15,8 @@ TEST_CASE("broadcasting follows NumPy rules", "[tensor][broadcast]") {
     Tensor col = from_vector({1, 2}, {2, 1}, DType::Float64);
     Tensor row = from_vector({10, 20, 30}, {3}, DType::Float64);
     CHECK(kernels::add(col, row).to_vector() == std::vector<double>{11, 21, 31, 12, 22, 32});
-    CHECK(kernels::mul(col, scalar_tensor(2.0, DType::Float64)).to_vector() == std::vector<double>{2, 4});
+    CHECK(kernels::mul(col, scalar_tensor(2.0, DType::Float64)).to_vector() ==
+          std::vector<double>{2, 4});
     // Broadcasting over a permuted (strided) operand.
     Tensor m = from_vector({1, 2, 3, 4, 5, 6}, {2, 3}, DType::Float64).transpose(0, 1);  // [3, 2]
     CHECK(kernels::sub(m, from_vector({1, 2}, {2}, DType::Float64)).to_vector() ==
@@ -24,8 +25,9 @@ TEST_CASE("broadcasting follows NumPy rules", "[tensor][broadcast]") {
 
 TEST_CASE("broadcast errors name the op, both shapes and the dim", "[tensor][broadcast][errors]") {
     CHECK_THROWS_AS(broadcast_shapes({2, 3}, {3, 2}, "mul"), ShapeError);
-    CHECK_THROWS_WITH(broadcast_shapes({2, 3}, {3, 2}, "mul"),
-                      Contains("mul") && Contains("[2, 3]") && Contains("[3, 2]") && Contains("dim 0"));
+    CHECK_THROWS_WITH(
+        broadcast_shapes({2, 3}, {3, 2}, "mul"),
+        Contains("mul") && Contains("[2, 3]") && Contains("[3, 2]") && Contains("dim 0"));
     CHECK_THROWS_WITH(kernels::sub(zeros({4}), zeros({3})), Contains("sub") && Contains("[4]"));
     CHECK_THROWS_AS(kernels::sum_to(zeros({2, 3}), {4}), ShapeError);
 }
@@ -81,7 +83,8 @@ TEST_CASE("RNG: same seed gives the same numbers, different seeds differ", "[ten
     CHECK(a.to_vector() == b.to_vector());
     CHECK(a.to_vector() != c.to_vector());
     // The next draw continues the stream, and it is reproducible too.
-    CHECK(rand({10}, DType::Float64, &g1).to_vector() == rand({10}, DType::Float64, &g2).to_vector());
+    CHECK(rand({10}, DType::Float64, &g1).to_vector() ==
+          rand({10}, DType::Float64, &g2).to_vector());
     CHECK(randperm(20, &g1).to_vector() == randperm(20, &g2).to_vector());
     // Sample statistics are sane.
     CHECK(kernels::mean(a).item() == Approx(0.0).margin(0.1));

@@ -6,7 +6,9 @@
 using namespace cardinal;
 
 namespace {
-Tensor iota(const Shape& s) { return arange(0.0, static_cast<double>(shape_numel(s)), 1.0, DType::Float32).view(s); }
+Tensor iota(const Shape& s) {
+    return arange(0.0, static_cast<double>(shape_numel(s)), 1.0, DType::Float32).view(s);
+}
 }  // namespace
 
 TEST_CASE("views share storage and set strides, never copy", "[tensor][views]") {
@@ -57,7 +59,8 @@ TEST_CASE("views share storage and set strides, never copy", "[tensor][views]") 
     CHECK(st.storage() == a.storage());
 }
 
-TEST_CASE("reshape of a non-contiguous tensor copies; of a contiguous one views", "[tensor][views]") {
+TEST_CASE("reshape of a non-contiguous tensor copies; of a contiguous one views",
+          "[tensor][views]") {
     Tensor a = iota({2, 3});
     Tensor r = a.reshape({3, 2});
     CHECK(r.storage() == a.storage());
@@ -105,7 +108,7 @@ TEST_CASE("allclose and max_abs_diff", "[tensor]") {
     Tensor c = from_vector({1.0, 2.1, 3.0}, {3}, DType::Float32);
     CHECK(allclose(a, b));
     CHECK_FALSE(allclose(a, c));
-    CHECK(allclose(a, c, 0.0, 0.11));  // dtypes may differ
+    CHECK(allclose(a, c, 0.0, 0.11));          // dtypes may differ
     CHECK_FALSE(allclose(a, a.view({3, 1})));  // shapes must match
     CHECK(max_abs_diff(a, c) == Approx(0.1).epsilon(1e-5));
     CHECK_THROWS_AS(max_abs_diff(a, a.view({1, 3})), ShapeError);

@@ -81,10 +81,12 @@ TEST_CASE("fixture harness: compare_tensor rules", "[seed][fixture]") {
     CHECK(same.ok);
     CHECK(same.error == 0);
     // Relative to max(1, max|ref|) = 4.
-    TensorCheck off = compare_tensor("t", from_vector({0.0, 2.0, -4.0 + 4e-10}, {3}, DType::Float64),
+    TensorCheck off = compare_tensor("t", from_vector({0.0, 2.0, -4.0 + 3e-10}, {3}, DType::Float64),
                                      ref, 1e-10, 1e-10);
-    CHECK(off.error == Approx(1e-10).epsilon(1e-3));
+    CHECK(off.error == Approx(0.75e-10).epsilon(1e-3));
     CHECK(off.ok);
+    CHECK_FALSE(compare_tensor("t", from_vector({0.0, 2.0, -4.0 + 5e-10}, {3}, DType::Float64), ref,
+                               1e-10, 1e-10).ok);
     // A zero reference uses the absolute tolerance.
     Tensor zero = from_vector({1e-17, -3e-16}, {2}, DType::Float64);
     TensorCheck noise = compare_tensor("z", from_vector({5e-11, 0.0}, {2}, DType::Float64), zero,

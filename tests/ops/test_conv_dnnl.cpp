@@ -164,3 +164,21 @@ TEST_CASE("oneDNN conv primitives are created once per configuration", "[conv][d
     onednn::clear_conv_cache();
     CHECK(onednn::dnnl_cache_stats().entries == 0);
 }
+
+TEST_CASE("conv2d accepts non-contiguous views in both dtypes", "[conv]") {
+    Generator gen(4);
+    for (DType dt : {DType::Float64, DType::Float32}) {
+        // A channel slice of a wider tensor (as the split blocks produce) and a transposed weight.
+        Tensor wide = randn({2, 12, 7, 6}, dt, &gen);
+        Tensor x = wide.narrow(1, 4, 8);
+        Tensor w = randn({3, 3, 4, 6}, dt, &gen).permute({3, 2, 0, 1});  // [6, 4, 3, 3] view
+        Conv2dParams p;
+        p.padding = {1, 1};
+        p.groups = 2;
+        REQUIRE_FALSE(x.is_contiguous());
+        REQUIRE_FALSE(w.is_contiguous());
+        Tensor y = conv2d(x, w, Tensor(), p);
+        Tensor expect = conv2d(x.contiguous(), w.contiguous(), Tensor(), p);
+        CHECK(max_abs_diff(y, expect) == 0);
+    }
+}

@@ -3,6 +3,8 @@
 // for oneDNN to compute the same three products fast.
 #include "ops/dnnl/conv_dnnl.h"
 
+#include <omp.h>
+
 #include <unordered_map>
 
 #include "ops/dnnl/dnnl_context.h"
@@ -108,7 +110,10 @@ ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, Con
 
 CacheKey make_key(const ConvGeometry& g, ConvPass pass, ConvLayout layout, bool training,
                   bool with_bias) {
+    // The thread count is part of the key: oneDNN's jit kernels split their work for the
+    // OpenMP thread count seen at creation, and would keep running on that many threads.
     return {static_cast<int64_t>(pass), static_cast<int64_t>(layout), training, with_bias,
+            omp_get_max_threads(),
             g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.G, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
 }
 
@@ -232,11 +237,21 @@ void check_f32(const Tensor& t, const char* what) {
 }  // namespace
 
 ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass) {
-    const bool pointwise = g.KH == 1 && g.KW == 1;
-    if (pass == ConvPass::BackwardWeights && g.G > 1)
-        return ConvLayout::Plain;  // no blocked jit kernel for few channels per group
-    if (pointwise && g.G == 1) return ConvLayout::Plain;  // gemm is as fast, no reorders
-    return ConvLayout::Blocked;
+    // Measured with bench/conv_bench.cpp, reorders included (docs/performance.md):
+    // - dense 1x1 on large maps: oneDNN's gemm runs NCHW as fast as jit_1x1 runs nChw16c, so the
+    //   two reorders (input in, output back) are pure loss: plain. On small maps (7x7) the gemm
+    //   is poorly shaped and blocked wins forward and backward-data; backward-weights stays plain.
+    // - everything else (grouped, depthwise, dense 3x3 and larger): the blocked jit kernels are
+    //   2-3x faster than gemm on NCHW even after the reorders. For grouped backward-weights with
+    //   fewer than 8 channels per group oneDNN has no blocked kernel and picks gemm on plain
+    //   layouts itself, so asking for Blocked costs nothing there.
+    // - dense convs on very few input channels (the 3-channel stem): blocked backward-data pads
+    //   the channels to 16 and runs 3x slower than gemm.
+    const bool dense_pointwise = g.KH == 1 && g.KW == 1 && g.G == 1;
+    if (g.G == 1 && g.C < 16 && pass == ConvPass::BackwardData) return ConvLayout::Plain;
+    if (!dense_pointwise) return ConvLayout::Blocked;
+    const bool small_map = g.OH * g.OW < 100;
+    return small_map && pass != ConvPass::BackwardWeights ? ConvLayout::Blocked : ConvLayout::Plain;
 }
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g,

@@ -1,0 +1,60 @@
+// The training loop behind `cardinal train`, callable from tests.
+//
+// A run writes to options.out:
+//   metrics.jsonl           one JSON line per finished epoch (apps/metrics.h)
+//   curves.svg              loss and accuracy against epoch
+//   checkpoint.safetensors  after every epoch, the whole training state:
+//       model.<timm name>       weights and BatchNorm buffers
+//       optimizer.<...>         Optimizer::state_dict (momentum buffers, ...)
+//       scheduler.<...>         LRScheduler::state_dict (step, base lrs)
+//       rng.seed, rng.offset    the Generator that initialised the model and drives
+//                               dropout / DropBlock / drop-path (int64 bit patterns)
+//       epoch                   epochs finished
+//     and in __metadata__: format "cardinal-checkpoint", model, config (kwargs JSON),
+//     options (TrainOptions JSON), history (the metrics so far), threads.
+//   model.safetensors       at the end: weights only with timm names; metadata "config" holds
+//                           the kwargs JSON, "model" the name, "mean"/"std" the input
+//                           normalization (JSON arrays), "format" "pt" (as timm's files).
+//
+// Resuming from a checkpoint restores all of it; the loader's order and augmentation are a
+// function of (seed, epoch, index), so a run stopped after epoch k and resumed ends with
+// weights bit-identical to an uninterrupted run (same seed and thread count).
+#pragma once
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/metrics.h"
+#include "apps/train_options.h"
+#include "data/loader.h"
+#include "nn/module.h"
+
+namespace cardinal::apps {
+
+struct TrainResult {
+    std::vector<EpochMetrics> history;  // every epoch so far, including resumed ones
+    std::string checkpoint_path, model_path, metrics_path, curves_path;
+    bool finished = false;  // all epochs done and model.safetensors written
+};
+
+// Trains as `options` say, printing progress and one summary line per epoch to `log` (null:
+// silent). Every bad option, missing data set, unwritable --out or unusable --resume file is a
+// cardinal::Error with a message naming the flag.
+TrainResult run_training(const TrainOptions& options, FILE* log = stdout);
+
+// Accuracy, mean (unsmoothed) cross-entropy and the confusion matrix of `model` in eval mode
+// over every batch of `loader` (its epoch 0, unshuffled).
+struct EvalResult {
+    double loss = 0, accuracy = 0;
+    int64_t count = 0, num_classes = 0;
+    std::vector<int64_t> confusion;  // [true class * num_classes + predicted class]
+};
+EvalResult evaluate(Module& model, DataLoader& loader, int64_t num_classes);
+
+// The eval loader the trainer uses: no augmentation, no shuffle, the data set's normalization.
+LoaderOptions eval_loader_options(int64_t batch, int64_t limit, const std::vector<double>& mean,
+                                  const std::vector<double>& std);
+
+inline constexpr const char* kCheckpointFormat = "cardinal-checkpoint";
+
+}  // namespace cardinal::apps

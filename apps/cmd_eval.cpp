@@ -94,7 +94,13 @@ void run(const EvalArgs& a) {
     try {
         model.load_state_dict(checkpoint ? strip_prefix(f.tensors, "model.") : f.tensors);
     } catch (const Error& e) {
-        fail<ValueError>("--weights ", a.weights, ": ", e.what());
+        std::string what = e.what();  // one line: the key lists joined with "; "
+        for (size_t p = what.find('\n'); p != std::string::npos; p = what.find('\n', p)) {
+            size_t end = what.find_first_not_of(' ', p + 1);
+            what.replace(p, (end == std::string::npos ? what.size() : end) - p, "; ");
+        }
+        fail<ValueError>("--weights ", a.weights, " does not fit model '", choice.name, "': ",
+                         what);
     }
 
     // The normalization the weights were trained with when the file records it.

@@ -25,9 +25,7 @@ struct TrainArgs {
 // The options a checkpoint was trained with, minus those that belong to one invocation.
 nlohmann::json checkpoint_options(const std::string& path) {
     check<ValueError>(std::filesystem::is_regular_file(path), "--resume ", path, ": no such file");
-    LoadOptions only;
-    only.names = {"epoch"};
-    SafetensorsFile f = load_safetensors(path, only);
+    SafetensorsFile f = load_safetensors(path);  // FormatError for a corrupt file
     auto it = f.metadata.find("options");
     if (f.metadata.count("format") == 0 || f.metadata.at("format") != kCheckpointFormat ||
         it == f.metadata.end())

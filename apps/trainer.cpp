@@ -202,9 +202,18 @@ void load_checkpoint(Run& run, const TrainOptions& o, FILE* log) {
         fail<FormatError>(path, ": checkpoint metadata 'config' is not JSON");
     }
     const nlohmann::json config = run.choice.config.to_json();
-    check<ValueError>(saved_config == config, "--resume ", path, ": checkpoint is for model '",
-                      meta("model"), "' ", saved_config.dump(), ", but this run trains '",
-                      run.choice.name, "' ", config.dump());
+    if (saved_config != config) {
+        std::string diff;
+        for (auto it = config.begin(); it != config.end(); ++it) {
+            const nlohmann::json old = saved_config.value(it.key(), nlohmann::json());
+            if (old != it.value())
+                diff += (diff.empty() ? "" : ", ") + it.key() + " " + old.dump() + " vs " +
+                        it.value().dump();
+        }
+        fail<ValueError>("--resume ", path, ": checkpoint is for model '", meta("model"),
+                         "', this run trains '", run.choice.name, "' (config differs: ", diff,
+                         ")");
+    }
     nlohmann::json saved_options;
     try {
         saved_options = nlohmann::json::parse(meta("options"));

@@ -60,6 +60,12 @@ ConvDims conv_dims(const ConvGeometry& g) {
     return {{g.sh, g.sw}, {g.dh - 1, g.dw - 1}, {g.ph, g.pw}, {g.ph, g.pw}};
 }
 
+// Activation layout the primitive is created with: ours, oneDNN's choice, or NHWC.
+tag activation_tag(ConvLayout layout) {
+    if (layout == ConvLayout::Blocked) return tag::any;
+    return layout == ConvLayout::ChannelsLast ? tag::nhwc : tag::nchw;
+}
+
 dnnl::primitive_attr user_scratchpad() {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // the buffer comes from our allocator
@@ -84,8 +90,8 @@ ArgPlan plan_arg(int arg, bool output, const memory::desc& user, const memory::d
 // ---- building entries, one per pass ----
 ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, ConvLayout layout) {
     using namespace dnnl;
-    const bool any = layout == ConvLayout::Blocked;
-    const tag act = any ? tag::any : tag::nchw;
+    const bool any = layout != ConvLayout::Plain;
+    const tag act = activation_tag(layout);
     const ConvDims d = conv_dims(g);
     const auto prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
     auto desc = with_bias ? convolution_forward::desc(prop, algorithm::convolution_direct,
@@ -125,8 +131,8 @@ std::shared_ptr<const ConvEntry> forward_entry(const ConvGeometry& g, bool train
 
 ConvEntry make_backward_data(const ConvGeometry& g, ConvLayout layout) {
     using namespace dnnl;
-    const bool any = layout == ConvLayout::Blocked;
-    const tag act = any ? tag::any : tag::nchw;
+    const bool any = layout != ConvLayout::Plain;
+    const tag act = activation_tag(layout);
     const ConvDims d = conv_dims(g);
     auto hint = forward_entry(g, true, false, layout);
     convolution_backward_data::desc desc(algorithm::convolution_direct, src_md(g, act),
@@ -146,8 +152,8 @@ ConvEntry make_backward_data(const ConvGeometry& g, ConvLayout layout) {
 
 ConvEntry make_backward_weights(const ConvGeometry& g, bool with_bias, ConvLayout layout) {
     using namespace dnnl;
-    const bool any = layout == ConvLayout::Blocked;
-    const tag act = any ? tag::any : tag::nchw;
+    const bool any = layout != ConvLayout::Plain;
+    const tag act = activation_tag(layout);
     const ConvDims d = conv_dims(g);
     auto hint = forward_entry(g, true, with_bias, layout);
     auto desc = with_bias

@@ -1,5 +1,5 @@
 // float32 oneDNN convolution against the float64 reference on the same inputs: forward,
-// grad_input, grad_weight, grad_bias, for both layouts and through conv2d's autograd node.
+// grad_input, grad_weight, grad_bias, for every layout and through conv2d's autograd node.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -102,6 +102,10 @@ TEST_CASE("oneDNN conv passes match the float64 reference over the grid", "[conv
                 INFO("blocked layout");
                 compare_passes(c, ConvLayout::Blocked);
             }
+            if (k == 3) {  // one kernel size: NHWC shares all its plumbing with Blocked
+                INFO("channels-last layout");
+                compare_passes(c, ConvLayout::ChannelsLast);
+            }
         }
 }
 
@@ -116,7 +120,8 @@ TEST_CASE("float32 conv2d autograd matches float64 over the grid", "[conv][dnnl]
 TEST_CASE("oneDNN conv matches the reference on ResNeXt-like shapes", "[conv][dnnl]") {
     for (const ConvCase& c : conv_test::resnext_cases()) {
         INFO(c.str());
-        for (ConvLayout layout : {ConvLayout::Plain, ConvLayout::Blocked, ConvLayout::Auto}) {
+        for (ConvLayout layout : {ConvLayout::Plain, ConvLayout::Blocked, ConvLayout::ChannelsLast,
+                                  ConvLayout::Auto}) {
             INFO("layout " << static_cast<int>(layout));
             compare_passes(c, layout);
         }

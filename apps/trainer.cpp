@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "apps/curves_svg.h"
 #include "apps/data_source.h"
@@ -184,17 +185,25 @@ void save_checkpoint(const Run& run, const TrainOptions& o, int64_t epochs_done,
                       {"threads", std::to_string(get_num_threads())}});
 }
 
-void load_checkpoint(Run& run, const TrainOptions& o, FILE* log) {
-    const std::string& path = o.resume;
+// Reads --resume and checks it is a training checkpoint (before the data set is loaded, so a
+// wrong path fails at once).
+SafetensorsFile read_checkpoint(const std::string& path) {
     check<ValueError>(fs::is_regular_file(path), "--resume ", path, ": no such file");
     SafetensorsFile f = load_safetensors(path);  // FormatError for a corrupt file
+    auto it = f.metadata.find("format");
+    const std::string format = it == f.metadata.end() ? "" : it->second;
+    check<ValueError>(format == kCheckpointFormat, "--resume ", path,
+                      ": not a cardinal training checkpoint (metadata format '", format,
+                      "'); a weights-only model.safetensors cannot be resumed");
+    return f;
+}
+
+void load_checkpoint(Run& run, const TrainOptions& o, const SafetensorsFile& f, FILE* log) {
+    const std::string& path = f.path;
     auto meta = [&](const char* key) -> std::string {
         auto it = f.metadata.find(key);
         return it == f.metadata.end() ? std::string() : it->second;
     };
-    check<ValueError>(meta("format") == kCheckpointFormat, "--resume ", path,
-                      ": not a cardinal training checkpoint (metadata format '", meta("format"),
-                      "'); a weights-only model.safetensors cannot be resumed");
     nlohmann::json saved_config;
     try {
         saved_config = nlohmann::json::parse(meta("config"));
@@ -356,6 +365,8 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     Run run;
     run.data = parse_data_spec(o.data);
     run.choice = resolve_model(o);
+    std::optional<SafetensorsFile> checkpoint;
+    if (!o.resume.empty()) checkpoint = read_checkpoint(o.resume);
     prepare_out_dir(o.out);
     TrainResult result;
     result.checkpoint_path = (fs::path(o.out) / "checkpoint.safetensors").string();
@@ -392,7 +403,7 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     run.gen = std::make_unique<Generator>(o.seed);
     run.model = std::make_shared<ResNet>(run.choice.config, run.gen.get());
     build_optimizer(run, o);
-    if (!o.resume.empty()) load_checkpoint(run, o, log);
+    if (checkpoint) load_checkpoint(run, o, *checkpoint, log);
 
     const ProgressMode mode = progress_mode(o.progress.c_str(), log);
     if (log) {

@@ -85,10 +85,13 @@ TEST_CASE("train: a short run learns and writes every output", "[apps][train]") 
 
 TEST_CASE("train: stop after epoch 1 + resume gives bit-identical weights", "[apps][train]") {
     REQUIRE_FASHION_MNIST();
-    // Dropout draws from the checkpointed generator, so resume must restore its state too.
+    // Dropout and drop-path draw from the checkpointed generator, so resume must restore its
+    // state too.
     const std::string straight_dir = testing::temp_dir("straight");
     TrainOptions o = testing::tiny_options(straight_dir, 256);
-    o.model_kwargs = testing::tiny_model_kwargs(0.25);
+    nlohmann::json kwargs = testing::tiny_model_kwargs(0.25);
+    kwargs["drop_path_rate"] = 0.2;
+    o.model_kwargs = kwargs;
     TrainResult straight = run_training(o, nullptr);
     REQUIRE(straight.finished);
 

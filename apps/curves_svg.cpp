@@ -49,7 +49,7 @@ struct Series {
 // One panel at horizontal offset x0: axes, grid, ticks, the series and a legend.
 std::string panel(const std::vector<EpochMetrics>& h, double x0, const std::string& title,
                   const std::string& y_label, double y_min, double y_max, bool percent,
-                  const std::vector<Series>& series) {
+                  bool legend_top, const std::vector<Series>& series) {
     const double pw = kPanelW - kLeft - kRight, ph = kPanelH - kTop - kBottom;
     const double ox = x0 + kLeft, oy = kTop;  // top-left of the plot area
     const int64_t first = h.front().epoch, last = h.back().epoch;
@@ -100,8 +100,11 @@ std::string panel(const std::vector<EpochMetrics>& h, double x0, const std::stri
         for (const EpochMetrics& m : h)
             s += "<circle cx=\"" + fmt("%.1f", px(m.epoch)) + "\" cy=\"" +
                  fmt("%.1f", py(ser.value(m))) + "\" r=\"3\" fill=\"" + ser.color + "\"/>\n";
-        // legend, top right inside the plot
-        const double lx = ox + pw - 110, ly = oy + 16 + 18 * static_cast<double>(k);
+        // legend, right inside the plot, where the curves are not (top for falling loss,
+        // bottom for rising accuracy)
+        const double lx = ox + pw - 80;
+        const double ly = legend_top ? oy + 16 + 18 * static_cast<double>(k)
+                                     : oy + ph - 16 - 18 * static_cast<double>(series.size() - 1 - k);
         s += "<line x1=\"" + fmt("%.1f", lx) + "\" y1=\"" + fmt("%.1f", ly) + "\" x2=\"" +
              fmt("%.1f", lx + 24) + "\" y2=\"" + fmt("%.1f", ly) + "\" stroke=\"" + ser.color +
              "\" stroke-width=\"2\"" + (ser.dashed ? " stroke-dasharray=\"6,4\"" : "") + "/>\n";
@@ -134,10 +137,10 @@ std::string render_curves_svg(const std::vector<EpochMetrics>& history, const st
     if (!(loss_max > 0) || !std::isfinite(loss_max)) loss_max = 1;
     const double acc_lo = std::max(0.0, std::floor(acc_min * 10 - 0.5) / 10);
 
-    s += panel(history, 0, "Loss", "cross-entropy", 0, loss_max * 1.1, false,
+    s += panel(history, 0, "Loss", "cross-entropy", 0, loss_max * 1.1, false, true,
                {{"train", kTrainColor, false, [](const EpochMetrics& m) { return m.train_loss; }},
                 {"test", kTestColor, true, [](const EpochMetrics& m) { return m.test_loss; }}});
-    s += panel(history, kPanelW, "Accuracy", "accuracy", acc_lo, 1.0, true,
+    s += panel(history, kPanelW, "Accuracy", "accuracy", acc_lo, 1.0, true, false,
                {{"train", kTrainColor, false, [](const EpochMetrics& m) { return m.train_acc; }},
                 {"test", kTestColor, true, [](const EpochMetrics& m) { return m.test_acc; }}});
     return s + "</svg>\n";

@@ -1,0 +1,37 @@
+// BatchNorm2d over NCHW: per channel c,
+//   train: y = (x - mean_b) / sqrt(var_b + eps) * weight + bias with batch statistics over
+//          (N, H, W); running_mean/var move by `momentum` (running_var uses the unbiased
+//          variance) and num_batches_tracked (0-d int64) counts the training forwards.
+//   eval:  the same with running_mean / running_var.
+// State order (PyTorch's): weight, bias, running_mean, running_var, num_batches_tracked.
+#pragma once
+#include "nn/module.h"
+
+namespace cardinal {
+
+class BatchNorm2d : public Module {
+public:
+    explicit BatchNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1);
+
+    Tensor forward(const Tensor& x) override;
+    std::string type_name() const override { return "BatchNorm2d"; }
+    std::string extra_repr() const override;
+
+    int64_t num_features() const { return num_features_; }
+    double eps() const { return eps_; }
+    double momentum() const { return momentum_; }
+    const Tensor& weight() const { return weight_; }
+    const Tensor& bias() const { return bias_; }
+    const Tensor& running_mean() const { return running_mean_; }
+    const Tensor& running_var() const { return running_var_; }
+    const Tensor& num_batches_tracked() const { return num_batches_tracked_; }
+    // weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0.
+    void reset_parameters();
+
+private:
+    int64_t num_features_;
+    double eps_, momentum_;
+    Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
+};
+
+}  // namespace cardinal

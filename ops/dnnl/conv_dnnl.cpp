@@ -1,0 +1,310 @@
+// oneDNN convolution plumbing: descriptors, layout choice, reorders, scratchpad, cache.
+// The math is in ops/conv.cpp and ops/reference/conv_reference.cpp; this file only arranges
+// for oneDNN to compute the same three products fast.
+#include "ops/dnnl/conv_dnnl.h"
+
+#include <omp.h>
+
+#include <unordered_map>
+
+#include "ops/dnnl/dnnl_context.h"
+#include "ops/dnnl/primitive_cache.h"
+
+namespace cardinal::onednn {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+constexpr auto f32 = memory::data_type::f32;
+
+// One argument of a primitive: the layout our tensor has (user_md) and the one the primitive
+// wants (prim_md). When they differ, `convert` reorders user -> prim (inputs) or prim -> user
+// (outputs) through a temporary buffer.
+struct ArgPlan {
+    int arg = 0;
+    bool output = false;
+    memory::desc user_md, prim_md;
+    bool reordered = false;
+    dnnl::reorder convert;
+};
+
+struct ConvEntry {
+    dnnl::primitive prim;
+    std::vector<ArgPlan> args;  // in the order the pass passes its pointers
+    memory::desc scratchpad_md;
+    std::string impl;
+    dnnl::convolution_forward::primitive_desc fwd_pd;  // forward entries: the backward hint
+};
+
+PrimitiveCache<ConvEntry>& conv_cache() {
+    static PrimitiveCache<ConvEntry> cache;
+    return cache;
+}
+
+// ---- memory descriptors of our tensors ----
+memory::desc src_md(const ConvGeometry& g, tag t) { return {{g.N, g.C, g.H, g.W}, f32, t}; }
+memory::desc dst_md(const ConvGeometry& g, tag t) { return {{g.N, g.O, g.OH, g.OW}, f32, t}; }
+memory::desc bias_md(const ConvGeometry& g) { return {{g.O}, f32, tag::x}; }
+// Grouped weights are 5-D [G, O/G, C/G, KH, KW] (goihw), the same bytes as our [O, C/G, KH, KW].
+memory::desc wei_md(const ConvGeometry& g, bool any) {
+    if (g.G > 1) return {{g.G, g.og(), g.cg(), g.KH, g.KW}, f32, any ? tag::any : tag::goihw};
+    return {{g.O, g.C, g.KH, g.KW}, f32, any ? tag::any : tag::oihw};
+}
+
+struct ConvDims {
+    memory::dims strides, dilates, pad_l, pad_r;
+};
+ConvDims conv_dims(const ConvGeometry& g) {
+    // oneDNN counts dilation from 0 (0 = dense kernel). Symmetric padding, as PyTorch: the
+    // output size check divides with floor, so a right pad the last window never reaches is fine.
+    return {{g.sh, g.sw}, {g.dh - 1, g.dw - 1}, {g.ph, g.pw}, {g.ph, g.pw}};
+}
+
+// Activation layout the primitive is created with: ours, oneDNN's choice, or NHWC.
+tag activation_tag(ConvLayout layout) {
+    if (layout == ConvLayout::Blocked) return tag::any;
+    return layout == ConvLayout::ChannelsLast ? tag::nhwc : tag::nchw;
+}
+
+dnnl::primitive_attr user_scratchpad() {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // the buffer comes from our allocator
+    return attr;
+}
+
+ArgPlan plan_arg(int arg, bool output, const memory::desc& user, const memory::desc& prim) {
+    ArgPlan p;
+    p.arg = arg;
+    p.output = output;
+    p.user_md = user;
+    p.prim_md = prim;
+    p.reordered = user != prim;
+    if (p.reordered) {
+        auto& eng = cpu_engine();
+        p.convert = output ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, prim, eng, user))
+                           : dnnl::reorder(dnnl::reorder::primitive_desc(eng, user, eng, prim));
+    }
+    return p;
+}
+
+// ---- building entries, one per pass ----
+ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, ConvLayout layout) {
+    using namespace dnnl;
+    const bool any = layout != ConvLayout::Plain;
+    const tag act = activation_tag(layout);
+    const ConvDims d = conv_dims(g);
+    const auto prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
+    auto desc = with_bias ? convolution_forward::desc(prop, algorithm::convolution_direct,
+                                                      src_md(g, act), wei_md(g, any), bias_md(g),
+                                                      dst_md(g, act), d.strides, d.dilates,
+                                                      d.pad_l, d.pad_r)
+                          : convolution_forward::desc(prop, algorithm::convolution_direct,
+                                                      src_md(g, act), wei_md(g, any),
+                                                      dst_md(g, act), d.strides, d.dilates,
+                                                      d.pad_l, d.pad_r);
+    ConvEntry e;
+    e.fwd_pd = convolution_forward::primitive_desc(desc, user_scratchpad(), cpu_engine());
+    e.prim = convolution_forward(e.fwd_pd);
+    e.impl = e.fwd_pd.impl_info_str();
+    e.scratchpad_md = e.fwd_pd.scratchpad_desc();
+    e.args.push_back(plan_arg(DNNL_ARG_SRC, false, src_md(g, tag::nchw), e.fwd_pd.src_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_WEIGHTS, false, wei_md(g, false), e.fwd_pd.weights_desc()));
+    if (with_bias) e.args.push_back(plan_arg(DNNL_ARG_BIAS, false, bias_md(g), bias_md(g)));
+    e.args.push_back(plan_arg(DNNL_ARG_DST, true, dst_md(g, tag::nchw), e.fwd_pd.dst_desc()));
+    return e;
+}
+
+CacheKey make_key(const ConvGeometry& g, ConvPass pass, ConvLayout layout, bool training,
+                  bool with_bias) {
+    // The thread count is part of the key: oneDNN's jit kernels split their work for the
+    // OpenMP thread count seen at creation, and would keep running on that many threads.
+    return {static_cast<int64_t>(pass), static_cast<int64_t>(layout), training, with_bias,
+            omp_get_max_threads(),
+            g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.G, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
+}
+
+std::shared_ptr<const ConvEntry> forward_entry(const ConvGeometry& g, bool training,
+                                               bool with_bias, ConvLayout layout) {
+    return conv_cache().get(make_key(g, ConvPass::Forward, layout, training, with_bias),
+                            [&] { return make_forward(g, training, with_bias, layout); });
+}
+
+ConvEntry make_backward_data(const ConvGeometry& g, ConvLayout layout) {
+    using namespace dnnl;
+    const bool any = layout != ConvLayout::Plain;
+    const tag act = activation_tag(layout);
+    const ConvDims d = conv_dims(g);
+    auto hint = forward_entry(g, true, false, layout);
+    convolution_backward_data::desc desc(algorithm::convolution_direct, src_md(g, act),
+                                         wei_md(g, any), dst_md(g, act), d.strides, d.dilates,
+                                         d.pad_l, d.pad_r);
+    convolution_backward_data::primitive_desc pd(desc, user_scratchpad(), cpu_engine(),
+                                                 hint->fwd_pd);
+    ConvEntry e;
+    e.prim = convolution_backward_data(pd);
+    e.impl = pd.impl_info_str();
+    e.scratchpad_md = pd.scratchpad_desc();
+    e.args.push_back(plan_arg(DNNL_ARG_DIFF_DST, false, dst_md(g, tag::nchw), pd.diff_dst_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_WEIGHTS, false, wei_md(g, false), pd.weights_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_DIFF_SRC, true, src_md(g, tag::nchw), pd.diff_src_desc()));
+    return e;
+}
+
+ConvEntry make_backward_weights(const ConvGeometry& g, bool with_bias, ConvLayout layout) {
+    using namespace dnnl;
+    const bool any = layout != ConvLayout::Plain;
+    const tag act = activation_tag(layout);
+    const ConvDims d = conv_dims(g);
+    auto hint = forward_entry(g, true, with_bias, layout);
+    auto desc = with_bias
+                    ? convolution_backward_weights::desc(algorithm::convolution_direct,
+                                                         src_md(g, act), wei_md(g, any),
+                                                         bias_md(g), dst_md(g, act), d.strides,
+                                                         d.dilates, d.pad_l, d.pad_r)
+                    : convolution_backward_weights::desc(algorithm::convolution_direct,
+                                                         src_md(g, act), wei_md(g, any),
+                                                         dst_md(g, act), d.strides, d.dilates,
+                                                         d.pad_l, d.pad_r);
+    convolution_backward_weights::primitive_desc pd(desc, user_scratchpad(), cpu_engine(),
+                                                    hint->fwd_pd);
+    ConvEntry e;
+    e.prim = convolution_backward_weights(pd);
+    e.impl = pd.impl_info_str();
+    e.scratchpad_md = pd.scratchpad_desc();
+    e.args.push_back(plan_arg(DNNL_ARG_DIFF_DST, false, dst_md(g, tag::nchw), pd.diff_dst_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_SRC, false, src_md(g, tag::nchw), pd.src_desc()));
+    e.args.push_back(
+        plan_arg(DNNL_ARG_DIFF_WEIGHTS, true, wei_md(g, false), pd.diff_weights_desc()));
+    if (with_bias) e.args.push_back(plan_arg(DNNL_ARG_DIFF_BIAS, true, bias_md(g), bias_md(g)));
+    return e;
+}
+
+std::shared_ptr<const ConvEntry> entry_for(const ConvGeometry& g, ConvPass pass,
+                                           ConvLayout layout, bool training, bool with_bias) {
+    if (layout == ConvLayout::Auto) layout = choose_layout(g, pass);
+    switch (pass) {
+        case ConvPass::Forward: return forward_entry(g, training, with_bias, layout);
+        case ConvPass::BackwardData:
+            return conv_cache().get(make_key(g, pass, layout, true, false),
+                                    [&] { return make_backward_data(g, layout); });
+        case ConvPass::BackwardWeights:
+            return conv_cache().get(make_key(g, pass, layout, true, with_bias),
+                                    [&] { return make_backward_weights(g, with_bias, layout); });
+    }
+    fail<ValueError>("conv2d (oneDNN): unknown pass");
+}
+
+// A float32 buffer of at least `bytes` from the caching allocator.
+Tensor byte_buffer(size_t bytes) {
+    return empty({static_cast<int64_t>((bytes + 3) / 4)}, DType::Float32);
+}
+
+// Runs an entry on user pointers given in the entry's argument order.
+void run(const ConvEntry& e, const std::vector<void*>& pointers) {
+    auto& eng = cpu_engine();
+    auto& stream = cpu_stream();
+    std::unordered_map<int, memory> args;
+    std::vector<Tensor> buffers;  // temporaries live until the stream is done
+    std::vector<std::pair<memory, memory>> outputs_to_convert;  // (primitive's, ours)
+    for (size_t i = 0; i < e.args.size(); ++i) {
+        const ArgPlan& p = e.args[i];
+        memory user(p.user_md, eng, pointers[i]);
+        if (!p.reordered) {
+            args.emplace(p.arg, user);
+            continue;
+        }
+        buffers.push_back(byte_buffer(p.prim_md.get_size()));
+        memory tmp(p.prim_md, eng, buffers.back().raw_data());
+        if (p.output)
+            outputs_to_convert.emplace_back(tmp, user);
+        else
+            p.convert.execute(stream, user, tmp);
+        args.emplace(p.arg, tmp);
+    }
+    if (size_t bytes = e.scratchpad_md.get_size()) {
+        buffers.push_back(byte_buffer(bytes));
+        args.emplace(DNNL_ARG_SCRATCHPAD, memory(e.scratchpad_md, eng, buffers.back().raw_data()));
+    }
+    e.prim.execute(stream, args);
+    size_t k = 0;
+    for (const ArgPlan& p : e.args)
+        if (p.reordered && p.output) {
+            auto& [tmp, user] = outputs_to_convert[k++];
+            p.convert.execute(stream, tmp, user);
+        }
+    stream.wait();
+}
+
+void check_f32(const Tensor& t, const char* what) {
+    check<DTypeError>(t.dtype() == DType::Float32, "conv2d (oneDNN): ", what,
+                      " must be float32, got ", dtype_name(t.dtype()));
+}
+
+}  // namespace
+
+ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass) {
+    // Measured with bench/conv_bench.cpp, reorders included (docs/performance.md):
+    // - dense 1x1 on large maps: oneDNN's gemm runs NCHW as fast as jit_1x1 runs nChw16c, so the
+    //   two reorders (input in, output back) are pure loss: plain. On small maps (7x7) the gemm
+    //   is poorly shaped and blocked wins forward and backward-data; backward-weights stays plain.
+    // - everything else (grouped, depthwise, dense 3x3 and larger): the blocked jit kernels are
+    //   2-3x faster than gemm on NCHW even after the reorders. For grouped backward-weights with
+    //   fewer than 8 channels per group oneDNN has no blocked kernel and picks gemm on plain
+    //   layouts itself, so asking for Blocked costs nothing there.
+    // - dense convs on very few input channels (the 3-channel stem): blocked backward-data pads
+    //   the channels to 16 and runs 3x slower than gemm.
+    const bool dense_pointwise = g.KH == 1 && g.KW == 1 && g.G == 1;
+    if (g.G == 1 && g.C < 16 && pass == ConvPass::BackwardData) return ConvLayout::Plain;
+    if (!dense_pointwise) return ConvLayout::Blocked;
+    const bool small_map = g.OH * g.OW < 100;
+    return small_map && pass != ConvPass::BackwardWeights ? ConvLayout::Blocked : ConvLayout::Plain;
+}
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g,
+                      bool training, ConvLayout layout) {
+    check_f32(x, "input");
+    check_f32(w, "weight");
+    if (b.defined()) check_f32(b, "bias");
+    auto e = entry_for(g, ConvPass::Forward, layout, training, b.defined());
+    Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
+    Tensor y = empty(g.output_shape(), DType::Float32);
+    std::vector<void*> ptrs{xc.raw_data(), wc.raw_data()};
+    if (b.defined()) ptrs.push_back(bc.raw_data());
+    ptrs.push_back(y.raw_data());
+    run(*e, ptrs);
+    return y;
+}
+
+Tensor conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const ConvGeometry& g,
+                            ConvLayout layout) {
+    check_f32(grad_y, "grad_output");
+    check_f32(w, "weight");
+    auto e = entry_for(g, ConvPass::BackwardData, layout, true, false);
+    Tensor gyc = grad_y.contiguous(), wc = w.contiguous();
+    Tensor gx = empty(g.input_shape(), DType::Float32);
+    run(*e, {gyc.raw_data(), wc.raw_data(), gx.raw_data()});
+    return gx;
+}
+
+std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Tensor& x,
+                                                  const ConvGeometry& g, bool with_bias,
+                                                  ConvLayout layout) {
+    check_f32(grad_y, "grad_output");
+    check_f32(x, "input");
+    auto e = entry_for(g, ConvPass::BackwardWeights, layout, true, with_bias);
+    Tensor gyc = grad_y.contiguous(), xc = x.contiguous();
+    Tensor gw = empty(g.weight_shape(), DType::Float32);
+    Tensor gb = with_bias ? empty({g.O}, DType::Float32) : Tensor();
+    std::vector<void*> ptrs{gyc.raw_data(), xc.raw_data(), gw.raw_data()};
+    if (with_bias) ptrs.push_back(gb.raw_data());
+    run(*e, ptrs);
+    return {gw, gb};
+}
+
+std::string conv_impl_info(const ConvGeometry& g, ConvPass pass, ConvLayout layout) {
+    return entry_for(g, pass, layout, true, false)->impl;
+}
+
+void clear_conv_cache() { conv_cache().clear(); }
+
+}  // namespace cardinal::onednn

@@ -1,0 +1,40 @@
+// float32 convolution on oneDNN: forward, backward-data, backward-weights. Same Tensor-level
+// signatures as ops/reference/conv_reference.h; conv2d (ops/conv.cpp) calls these for float32.
+//
+// Our tensors are plain NCHW (abcd) with oihw / goihw weights. Each pass either runs on those
+// directly (Plain), or lets oneDNN pick its blocked layouts (format_tag::any) and reorders in and
+// out (Blocked), or reorders activations to NHWC with weights `any` (ChannelsLast).
+// choose_layout() picks per pass from measurements (docs/performance.md).
+#pragma once
+#include <string>
+#include <utility>
+
+#include "ops/conv_geometry.h"
+#include "tensor/tensor.h"
+
+namespace cardinal::onednn {
+
+enum class ConvPass { Forward, BackwardData, BackwardWeights };
+enum class ConvLayout { Auto, Plain, Blocked, ChannelsLast };
+
+// The layout Auto resolves to for this convolution and pass.
+ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass);
+
+// training selects prop_kind::forward_training (needed before a backward pass) over
+// forward_inference. x, w, b float32 (b may be undefined).
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g,
+                      bool training = false, ConvLayout layout = ConvLayout::Auto);
+Tensor conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const ConvGeometry& g,
+                            ConvLayout layout = ConvLayout::Auto);
+// {grad_w, grad_b}; grad_b undefined unless with_bias.
+std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Tensor& x,
+                                                  const ConvGeometry& g, bool with_bias,
+                                                  ConvLayout layout = ConvLayout::Auto);
+
+// oneDNN's name of the implementation a pass runs ("jit:avx512_core", "x64:gemm:jit", ...).
+std::string conv_impl_info(const ConvGeometry& g, ConvPass pass, ConvLayout layout);
+
+// Drops every cached convolution primitive (tests and benchmarks use it for cold starts).
+void clear_conv_cache();
+
+}  // namespace cardinal::onednn

@@ -28,21 +28,24 @@ Module& child(Module& m, const std::string& name) {
     fail<ValueError>("attention_weights: ", m.type_name(), " has no child '", name, "'");
 }
 
-// Prints w[0, :, c] for every channel c (w is [N, P, C]) and the sum over the P paths.
-void print_weights(const Tensor& w, const char* path_label) {
+// Prints w[0, :, c] for every channel c (w is [N, P, C]) and, when `with_sum`, the sum over
+// the P paths.
+void print_weights(const Tensor& w, const char* path_label, bool with_sum = true) {
     const int64_t P = w.size(1), C = w.size(2);
-    std::printf("  channel ");
-    for (int64_t p = 0; p < P; ++p) std::printf("   %s%lld", path_label, static_cast<long long>(p));
-    std::printf("     sum\n");
+    std::printf("  channel");
+    for (int64_t p = 0; p < P; ++p)
+        std::printf("  %6s", (path_label + std::to_string(p)).c_str());
+    std::printf("%s\n", with_sum ? "       sum" : "");
     for (int64_t c = 0; c < C; ++c) {
-        std::printf("  %7lld ", static_cast<long long>(c));
+        std::printf("  %7lld", static_cast<long long>(c));
         double s = 0;
         for (int64_t p = 0; p < P; ++p) {
             double v = w.at({0, p, c});
             s += v;
             std::printf("  %.4f", v);
         }
-        std::printf("  %.6f\n", s);
+        if (with_sum) std::printf("  %.6f", s);
+        std::printf("\n");
     }
 }
 
@@ -113,7 +116,7 @@ void split_attention(Generator& gen, int64_t radix, int64_t groups) {
         std::printf("  recomputed output vs sa.forward(x): max |diff| = %.3g\n",
                     max_abs_diff(y, sa.forward(x_in)));
         std::printf("  radix 1 uses sigmoid(fc2): one gate in (0, 1) per channel, nothing sums to 1\n");
-        print_weights(gate, "r");
+        print_weights(gate, "gate", false);
         std::printf("\n");
         return;
     }
@@ -123,8 +126,11 @@ void split_attention(Generator& gen, int64_t radix, int64_t groups) {
     Tensor y = sum(splits * reshape(a, {N, R, C, 1, 1}), {1});
     std::printf("  recomputed output vs sa.forward(x): max |diff| = %.3g\n", max_abs_diff(y, sa.forward(x_in)));
     std::printf("  which fc2 channel feeds weight (r, c): g*(R*C/G) + r*(C/G) + j with c = g*(C/G) + j\n");
+    std::printf("    channel c:");
+    for (int64_t c = 0; c < C; ++c) std::printf(" %2lld", static_cast<long long>(c));
+    std::printf("\n");
     for (int64_t r = 0; r < R; ++r) {
-        std::printf("    r=%lld:", static_cast<long long>(r));
+        std::printf("    r=%lld      :", static_cast<long long>(r));
         for (int64_t c = 0; c < C; ++c)
             std::printf(" %2lld", static_cast<long long>((c / (C / G)) * (R * C / G) + r * (C / G) + c % (C / G)));
         std::printf("\n");

@@ -23,10 +23,11 @@ using namespace cardinal;
 
 namespace {
 
-// The nodes reachable from `t`, each with the nodes its gradients flow into (iterative walk,
-// the same traversal to_dot does).
-void print_graph(const Tensor& t) {
-    std::map<Node*, int> ids;
+// The nodes reachable from `t` (iterative walk, the same traversal to_dot does), each with the
+// nodes its input gradients flow into. `leaf_names` labels the AccumulateGrad nodes; a node that
+// several edges reach gets all those gradients summed before it runs.
+void print_graph(const Tensor& t, const std::map<Node*, std::string>& leaf_names) {
+    std::map<Node*, int> ids, incoming;
     std::vector<Node*> order, stack;
     Edge root = gradient_edge(t);
     if (!root.valid()) return;
@@ -37,20 +38,24 @@ void print_graph(const Tensor& t) {
         stack.pop_back();
         order.push_back(n);
         for (const Edge& e : n->next_edges) {
-            if (e.valid() && ids.emplace(e.node.get(), static_cast<int>(ids.size())).second)
-                stack.push_back(e.node.get());
+            if (!e.valid()) continue;
+            ++incoming[e.node.get()];
+            if (ids.emplace(e.node.get(), static_cast<int>(ids.size())).second) stack.push_back(e.node.get());
         }
     }
     for (Node* n : order) {
-        std::printf("  #%-2d %-22s -> ", ids[n], n->name().c_str());
+        std::string label = n->name();
+        if (auto it = leaf_names.find(n); it != leaf_names.end()) label += " (" + it->second + ")";
+        if (n->next_edges.empty()) std::printf("  #%-2d %s", ids[n], label.c_str());
+        else std::printf("  #%-2d %-30s ->", ids[n], label.c_str());
         bool first = true;
         for (const Edge& e : n->next_edges) {
-            std::printf("%s", first ? "" : ", ");
+            if (!e.valid()) continue;
+            std::printf("%s#%d", first ? " " : ", ", ids[e.node.get()]);
             first = false;
-            if (e.valid()) std::printf("#%d", ids[e.node.get()]);
-            else std::printf("(no grad)");
         }
-        std::printf("%s\n", n->next_edges.empty() ? "(leaf)" : "");
+        if (incoming[n] > 1) std::printf(" <- %d gradients summed here", incoming[n]);
+        std::printf("\n");
     }
 }
 
@@ -80,8 +85,11 @@ int main(int argc, char** argv) {
 
     std::printf("SE block %s -> %s, %lld parameters\n", describe(x).c_str(), describe(y).c_str(),
                 static_cast<long long>(se.num_parameters()));
-    std::printf("backward nodes (#id name -> where its input gradients go):\n");
-    print_graph(y);
+    // Name each leaf's AccumulateGrad node (it exists while the graph holds it).
+    std::map<Node*, std::string> leaf_names{{gradient_edge(x).node.get(), "x, the input"}};
+    for (const auto& [name, p] : se.named_parameters()) leaf_names[gradient_edge(p).node.get()] = name;
+    std::printf("backward nodes, in the order found from y (#id name -> where its input gradients go):\n");
+    print_graph(y, leaf_names);
     std::printf("\nwrote %s (%zu bytes of Graphviz DOT)\n", argv[1], dot.size());
     std::printf("render it with:   dot -Tsvg %s -o se.svg   (or -Tpng; Debian: apt install graphviz)\n",
                 argv[1]);

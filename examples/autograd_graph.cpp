@@ -40,14 +40,17 @@ void print_graph(const Tensor& t, const std::map<Node*, std::string>& leaf_names
         for (const Edge& e : n->next_edges) {
             if (!e.valid()) continue;
             ++incoming[e.node.get()];
-            if (ids.emplace(e.node.get(), static_cast<int>(ids.size())).second) stack.push_back(e.node.get());
+            if (ids.emplace(e.node.get(), static_cast<int>(ids.size())).second)
+                stack.push_back(e.node.get());
         }
     }
     for (Node* n : order) {
         std::string label = n->name();
         if (auto it = leaf_names.find(n); it != leaf_names.end()) label += " (" + it->second + ")";
-        if (n->next_edges.empty()) std::printf("  #%-2d %s", ids[n], label.c_str());
-        else std::printf("  #%-2d %-30s ->", ids[n], label.c_str());
+        if (n->next_edges.empty())
+            std::printf("  #%-2d %s", ids[n], label.c_str());
+        else
+            std::printf("  #%-2d %-30s ->", ids[n], label.c_str());
         bool first = true;
         for (const Edge& e : n->next_edges) {
             if (!e.valid()) continue;
@@ -67,7 +70,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     Generator gen(3);
-    // 8 channels reduced to 2 (rd_ratio 1/4, divisor 2): fc1.weight [2, 8, 1, 1], fc2.weight [8, 2, 1, 1].
+    // 8 channels reduced to 2 (rd_ratio 1/4, divisor 2): fc1.weight [2, 8, 1, 1], fc2.weight [8, 2,
+    // 1, 1].
     SEModule se(8, 0.25, 2, &gen);
     // The input requires grad too, so its AccumulateGrad node (and its two incoming gradient
     // paths) appears in the graph.
@@ -87,12 +91,16 @@ int main(int argc, char** argv) {
                 static_cast<long long>(se.num_parameters()));
     // Name each leaf's AccumulateGrad node (it exists while the graph holds it).
     std::map<Node*, std::string> leaf_names{{gradient_edge(x).node.get(), "x, the input"}};
-    for (const auto& [name, p] : se.named_parameters()) leaf_names[gradient_edge(p).node.get()] = name;
-    std::printf("backward nodes, in the order found from y (#id name -> where its input gradients go):\n");
+    for (const auto& [name, p] : se.named_parameters())
+        leaf_names[gradient_edge(p).node.get()] = name;
+    std::printf(
+        "backward nodes, in the order found from y (#id name -> where its input gradients go):\n");
     print_graph(y, leaf_names);
     std::printf("\nwrote %s (%zu bytes of Graphviz DOT)\n", argv[1], dot.size());
-    std::printf("render it with:   dot -Tsvg %s -o se.svg   (or -Tpng; Debian: apt install graphviz)\n",
-                argv[1]);
-    std::printf("arrows follow the forward data flow (input -> output); gradients run against them.\n");
+    std::printf(
+        "render it with:   dot -Tsvg %s -o se.svg   (or -Tpng; Debian: apt install graphviz)\n",
+        argv[1]);
+    std::printf(
+        "arrows follow the forward data flow (input -> output); gradients run against them.\n");
     return 0;
 }

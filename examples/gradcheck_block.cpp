@@ -13,8 +13,8 @@
 #include <string>
 
 #include "autograd/function.h"
-#include "autograd/gradcheck.h"
 #include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
 #include "nn/blocks/blocks.h"
 #include "ops/ops.h"
 #include "tensor/kernels.h"
@@ -101,8 +101,12 @@ int main() {
     // 1. An SE-ResNeXt bottleneck: 1x1 -> grouped 3x3 (cardinality 4) -> 1x1 -> SE, identity
     //    shortcut. inplanes = planes * 4 so the shortcut needs no projection.
     std::printf("== 1. SE-ResNeXt Bottleneck (cardinality 4, SE), float64, train mode\n");
-    Bottleneck block(BottleneckConfig{.inplanes = 32, .planes = 8, .cardinality = 4,
-                                      .base_width = 16, .attn = {"se", 0.25, 4}, .gen = &gen});
+    Bottleneck block(BottleneckConfig{.inplanes = 32,
+                                      .planes = 8,
+                                      .cardinality = 4,
+                                      .base_width = 16,
+                                      .attn = {"se", 0.25, 4},
+                                      .gen = &gen});
     prepare(block);
     Tensor xb = randn({2, 32, 5, 5}, DType::Float64, &gen);
     ok = check_module("Bottleneck", block, xb) && ok;
@@ -110,8 +114,12 @@ int main() {
     // 2. Split attention, radix 2, cardinality 2: the rSoftMax reorders fc2's channels, and a
     //    wrong permutation in backward would show up here.
     std::printf("\n== 2. SplitAttn (radix 2, cardinality 2), float64, train mode\n");
-    SplitAttn splat(SplitAttnConfig{.in_channels = 8, .out_channels = 8, .groups = 2, .radix = 2,
-                                    .rd_channels = 4, .gen = &gen});
+    SplitAttn splat(SplitAttnConfig{.in_channels = 8,
+                                    .out_channels = 8,
+                                    .groups = 2,
+                                    .radix = 2,
+                                    .rd_channels = 4,
+                                    .gen = &gen});
     prepare(splat);
     Tensor xs = randn({3, 8, 4, 4}, DType::Float64, &gen);
     ok = check_module("SplitAttn", splat, xs) && ok;
@@ -122,7 +130,7 @@ int main() {
     const int64_t C = 8, rd = 4;
     std::vector<Tensor> inputs = {
         randn({2, C, 3, 3}, DType::Float64, &gen), randn({rd, C, 1, 1}, DType::Float64, &gen),
-        randn({rd}, DType::Float64, &gen),         randn({C, rd, 1, 1}, DType::Float64, &gen),
+        randn({rd}, DType::Float64, &gen), randn({C, rd, 1, 1}, DType::Float64, &gen),
         randn({C}, DType::Float64, &gen)};
     for (const Tensor& t : inputs) set_requires_grad(t, true);
     auto with = [](Tensor (*gate_fn)(const Tensor&)) -> Fn {

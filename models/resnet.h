@@ -38,8 +38,4 @@ private:
 // A named model from the registry (models/resnet_config.h), optionally with another class count.
 std::shared_ptr<ResNet> create_model(const std::string& name, Generator* gen = nullptr);
 
-// Multiply-accumulates of the convolutions and the fc for one image of size h x w (as
-// configs.md section 10 counts them).
-int64_t count_macs(Module& model, int64_t in_chans, int64_t h, int64_t w);
-
 }  // namespace cardinal

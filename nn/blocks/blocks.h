@@ -1,5 +1,6 @@
 // Every block of the ResNeXt / SE / SK / ResNeSt family, for users who want one include.
 #pragma once
+#include "nn/blocks/basic_block.h"
 #include "nn/blocks/bottleneck.h"
 #include "nn/blocks/channels.h"
 #include "nn/blocks/conv_norm_act.h"

@@ -36,7 +36,8 @@ struct BatchNorm2dBackward : Node {
 };
 
 // Sum of p[0..n) accumulated in double (contiguous, vectorised).
-template <typename T> double plane_sum(const T* p, int64_t n) {
+template <typename T>
+double plane_sum(const T* p, int64_t n) {
     double s = 0;
 #pragma omp simd reduction(+ : s)
     for (int64_t i = 0; i < n; ++i) s += p[i];
@@ -85,7 +86,8 @@ void normalize(const T* x, T* y, int64_t N, int64_t C, int64_t HW, const std::ve
     }
 }
 
-template <typename T> T param(const Tensor& t, int64_t c, T fallback) {
+template <typename T>
+T param(const Tensor& t, int64_t c, T fallback) {
     return t.defined() ? t.data<T>()[c * t.stride(0)] : fallback;
 }
 
@@ -139,10 +141,11 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
     const auto& mean = node.saved_mean_;
     const auto& rstd = node.saved_rstd_;
 
-    // S_g and S_gx per channel.
+    // S_g and S_gx per channel (eval grad_x does not need them).
     std::vector<double> s_g(C), s_gx(C);
-#pragma omp parallel for schedule(static) if (N * C * HW >= kParallelGrain)
-    for (int64_t c = 0; c < C; ++c) {
+    const bool need_sums = node.training_ || node.needs_input_grad(1) || node.needs_input_grad(2);
+#pragma omp parallel for schedule(static) if (need_sums && N * C * HW >= kParallelGrain)
+    for (int64_t c = 0; c < (need_sums ? C : 0); ++c) {
         const T m = static_cast<T>(mean[c]);
         double sg = 0, sgd = 0;
         for (int64_t b = 0; b < N; ++b) {
@@ -214,7 +217,8 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     check<Error>(x.defined(), "batch_norm2d: the input is undefined");
     check<ShapeError>(x.dim() == 4, "batch_norm2d: expected a 4-d input [N, C, H, W], got ",
                       shape_str(x.shape()));
-    check<DTypeError>(is_floating(x.dtype()), "batch_norm2d: expected a float32 or float64 input, got ",
+    check<DTypeError>(is_floating(x.dtype()),
+                      "batch_norm2d: expected a float32 or float64 input, got ",
                       dtype_name(x.dtype()));
     check_channel_tensor(weight, "weight", x);
     check_channel_tensor(bias, "bias", x);
@@ -225,12 +229,13 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     check<ValueError>(training || running_mean.defined(),
                       "batch_norm2d: eval mode needs running_mean and running_var");
     check<ValueError>(eps >= 0 && std::isfinite(eps), "batch_norm2d: eps must be >= 0, got ", eps);
-    check<ValueError>(momentum >= 0 && momentum <= 1, "batch_norm2d: momentum must be in [0, 1], got ",
-                      momentum);
+    check<ValueError>(momentum >= 0 && momentum <= 1,
+                      "batch_norm2d: momentum must be in [0, 1], got ", momentum);
     if (training)
         check<ValueError>(x.size(0) * x.size(2) * x.size(3) > 1,
                           "batch_norm2d: expected more than 1 value per channel when training, got "
-                          "input of shape ", shape_str(x.shape()));
+                          "input of shape ",
+                          shape_str(x.shape()));
 
     const Tensor xc = x.contiguous();
     std::vector<double> mean, rstd;

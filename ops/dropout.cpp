@@ -31,7 +31,7 @@ namespace {
 
 // y = x * m, with m either a tensor shaped like x or one factor per sample (leading index).
 struct MaskBackward : Node {
-    Tensor saved_mask_;             // same shape as x (dropout, drop_block2d)
+    Tensor saved_mask_;              // same shape as x (dropout, drop_block2d)
     std::vector<double> row_scale_;  // drop_path: one factor per sample
     std::string op_name_;
     std::string name() const override { return op_name_; }
@@ -42,7 +42,8 @@ struct MaskBackward : Node {
     }
 };
 
-template <typename T> Tensor mul_mask(const Tensor& x, const Tensor& mask) {
+template <typename T>
+Tensor mul_mask(const Tensor& x, const Tensor& mask) {
     const Tensor xc = x.contiguous();
     Tensor y = empty(x.shape(), x.dtype());
     const T* xp = xc.data<T>();
@@ -54,7 +55,8 @@ template <typename T> Tensor mul_mask(const Tensor& x, const Tensor& mask) {
     return y;
 }
 
-template <typename T> Tensor mul_rows(const Tensor& x, const std::vector<double>& scale) {
+template <typename T>
+Tensor mul_rows(const Tensor& x, const std::vector<double>& scale) {
     const Tensor xc = x.contiguous();
     Tensor y = empty(x.shape(), x.dtype());
     const int64_t rows = static_cast<int64_t>(scale.size()), row = rows ? x.numel() / rows : 0;
@@ -77,7 +79,9 @@ Tensor apply_mask(const MaskBackward& node, const Tensor& x) {
     });
 }
 
-std::vector<Tensor> MaskBackward::apply(std::vector<Tensor>&& g) { return {apply_mask(*this, g[0])}; }
+std::vector<Tensor> MaskBackward::apply(std::vector<Tensor>&& g) {
+    return {apply_mask(*this, g[0])};
+}
 
 // Records y = x * mask and returns y (the node keeps the mask for backward).
 Tensor masked(const Tensor& x, MaskBackward mask) {
@@ -101,7 +105,8 @@ void check_common(const char* op, const Tensor& x, double p) {
 Generator& gen_or_default(Generator* g) { return g ? *g : default_generator(); }
 
 // dropout mask: (u >= p) / (1 - p) per element.
-template <typename T> Tensor dropout_mask(const Shape& shape, double p, Generator& gen) {
+template <typename T>
+Tensor dropout_mask(const Shape& shape, double p, Generator& gen) {
     Tensor mask = empty(shape, dtype_of<T>::value);
     const int64_t n = mask.numel();
     const uint64_t base = gen.reserve(static_cast<uint64_t>(n));
@@ -113,12 +118,12 @@ template <typename T> Tensor dropout_mask(const Shape& shape, double p, Generato
 }
 
 // drop_block2d mask (formula at the top of the file).
-template <typename T> Tensor drop_block_mask(const Shape& shape, double p, int64_t block_size,
-                                             Generator& gen) {
+template <typename T>
+Tensor drop_block_mask(const Shape& shape, double p, int64_t block_size, Generator& gen) {
     const int64_t planes = shape[0] * shape[1], H = shape[2], W = shape[3], hw = H * W;
     const int64_t k = std::min({block_size, H, W}), pad = k / 2;
-    const double gamma = p * static_cast<double>(hw) /
-                         static_cast<double>(k * k * (H - k + 1) * (W - k + 1));
+    const double gamma =
+        p * static_cast<double>(hw) / static_cast<double>(k * k * (H - k + 1) * (W - k + 1));
     const uint64_t base = gen.reserve(static_cast<uint64_t>(planes * hw));
     Tensor mask = empty(shape, dtype_of<T>::value);
     T* mp = mask.data<T>();
@@ -147,7 +152,8 @@ template <typename T> Tensor drop_block_mask(const Shape& shape, double p, int64
             }
     }
     const int64_t n = planes * hw;
-    const T scale = kept > 0 ? static_cast<T>(static_cast<double>(n) / static_cast<double>(kept)) : T(0);
+    const T scale =
+        kept > 0 ? static_cast<T>(static_cast<double>(n) / static_cast<double>(kept)) : T(0);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
     for (int64_t i = 0; i < n; ++i) mp[i] *= scale;
     return mask;
@@ -182,7 +188,8 @@ Tensor drop_block2d(const Tensor& x, double p, int64_t block_size, bool training
 
 Tensor drop_path(const Tensor& x, double p, bool training, Generator* gen) {
     check_common("drop_path", x, p);
-    check<ShapeError>(x.dim() >= 1, "drop_path: expected an input with a batch dimension, got a 0-d tensor");
+    check<ShapeError>(x.dim() >= 1,
+                      "drop_path: expected an input with a batch dimension, got a 0-d tensor");
     if (!training || p == 0) return x;
     Generator& g = gen_or_default(gen);
     const int64_t n = x.size(0);
@@ -190,7 +197,8 @@ Tensor drop_path(const Tensor& x, double p, bool training, Generator* gen) {
     MaskBackward m;
     m.op_name_ = "DropPathBackward";
     m.row_scale_.resize(n);
-    for (int64_t i = 0; i < n; ++i) m.row_scale_[i] = g.uniform01(base + i) >= p ? 1.0 / (1.0 - p) : 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        m.row_scale_[i] = g.uniform01(base + i) >= p ? 1.0 / (1.0 - p) : 0.0;
     return masked(x, std::move(m));
 }
 

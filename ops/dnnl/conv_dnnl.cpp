@@ -3,6 +3,8 @@
 // for oneDNN to compute the same three products fast.
 #include "ops/dnnl/conv_dnnl.h"
 
+#include <omp.h>
+
 #include <unordered_map>
 
 #include "ops/dnnl/dnnl_context.h"
@@ -58,6 +60,12 @@ ConvDims conv_dims(const ConvGeometry& g) {
     return {{g.sh, g.sw}, {g.dh - 1, g.dw - 1}, {g.ph, g.pw}, {g.ph, g.pw}};
 }
 
+// Activation layout the primitive is created with: ours, oneDNN's choice, or NHWC.
+tag activation_tag(ConvLayout layout) {
+    if (layout == ConvLayout::Blocked) return tag::any;
+    return layout == ConvLayout::ChannelsLast ? tag::nhwc : tag::nchw;
+}
+
 dnnl::primitive_attr user_scratchpad() {
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // the buffer comes from our allocator
@@ -82,8 +90,8 @@ ArgPlan plan_arg(int arg, bool output, const memory::desc& user, const memory::d
 // ---- building entries, one per pass ----
 ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, ConvLayout layout) {
     using namespace dnnl;
-    const bool any = layout == ConvLayout::Blocked;
-    const tag act = any ? tag::any : tag::nchw;
+    const bool any = layout != ConvLayout::Plain;
+    const tag act = activation_tag(layout);
     const ConvDims d = conv_dims(g);
     const auto prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
     auto desc = with_bias ? convolution_forward::desc(prop, algorithm::convolution_direct,
@@ -108,7 +116,10 @@ ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, Con
 
 CacheKey make_key(const ConvGeometry& g, ConvPass pass, ConvLayout layout, bool training,
                   bool with_bias) {
+    // The thread count is part of the key: oneDNN's jit kernels split their work for the
+    // OpenMP thread count seen at creation, and would keep running on that many threads.
     return {static_cast<int64_t>(pass), static_cast<int64_t>(layout), training, with_bias,
+            omp_get_max_threads(),
             g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.G, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
 }
 
@@ -120,8 +131,8 @@ std::shared_ptr<const ConvEntry> forward_entry(const ConvGeometry& g, bool train
 
 ConvEntry make_backward_data(const ConvGeometry& g, ConvLayout layout) {
     using namespace dnnl;
-    const bool any = layout == ConvLayout::Blocked;
-    const tag act = any ? tag::any : tag::nchw;
+    const bool any = layout != ConvLayout::Plain;
+    const tag act = activation_tag(layout);
     const ConvDims d = conv_dims(g);
     auto hint = forward_entry(g, true, false, layout);
     convolution_backward_data::desc desc(algorithm::convolution_direct, src_md(g, act),
@@ -141,8 +152,8 @@ ConvEntry make_backward_data(const ConvGeometry& g, ConvLayout layout) {
 
 ConvEntry make_backward_weights(const ConvGeometry& g, bool with_bias, ConvLayout layout) {
     using namespace dnnl;
-    const bool any = layout == ConvLayout::Blocked;
-    const tag act = any ? tag::any : tag::nchw;
+    const bool any = layout != ConvLayout::Plain;
+    const tag act = activation_tag(layout);
     const ConvDims d = conv_dims(g);
     auto hint = forward_entry(g, true, with_bias, layout);
     auto desc = with_bias
@@ -232,11 +243,21 @@ void check_f32(const Tensor& t, const char* what) {
 }  // namespace
 
 ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass) {
-    const bool pointwise = g.KH == 1 && g.KW == 1;
-    if (pass == ConvPass::BackwardWeights && g.G > 1)
-        return ConvLayout::Plain;  // no blocked jit kernel for few channels per group
-    if (pointwise && g.G == 1) return ConvLayout::Plain;  // gemm is as fast, no reorders
-    return ConvLayout::Blocked;
+    // Measured with bench/conv_bench.cpp, reorders included (docs/performance.md):
+    // - dense 1x1 on large maps: oneDNN's gemm runs NCHW as fast as jit_1x1 runs nChw16c, so the
+    //   two reorders (input in, output back) are pure loss: plain. On small maps (7x7) the gemm
+    //   is poorly shaped and blocked wins forward and backward-data; backward-weights stays plain.
+    // - everything else (grouped, depthwise, dense 3x3 and larger): the blocked jit kernels are
+    //   2-3x faster than gemm on NCHW even after the reorders. For grouped backward-weights with
+    //   fewer than 8 channels per group oneDNN has no blocked kernel and picks gemm on plain
+    //   layouts itself, so asking for Blocked costs nothing there.
+    // - dense convs on very few input channels (the 3-channel stem): blocked backward-data pads
+    //   the channels to 16 and runs 3x slower than gemm.
+    const bool dense_pointwise = g.KH == 1 && g.KW == 1 && g.G == 1;
+    if (g.G == 1 && g.C < 16 && pass == ConvPass::BackwardData) return ConvLayout::Plain;
+    if (!dense_pointwise) return ConvLayout::Blocked;
+    const bool small_map = g.OH * g.OW < 100;
+    return small_map && pass != ConvPass::BackwardWeights ? ConvLayout::Blocked : ConvLayout::Plain;
 }
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g,

@@ -2,8 +2,9 @@
 // signatures as ops/reference/conv_reference.h; conv2d (ops/conv.cpp) calls these for float32.
 //
 // Our tensors are plain NCHW (abcd) with oihw / goihw weights. Each pass either runs on those
-// directly (Plain) or lets oneDNN pick its blocked layouts (format_tag::any) and reorders in and
-// out (Blocked). choose_layout() picks per pass from measurements (docs/performance.md).
+// directly (Plain), or lets oneDNN pick its blocked layouts (format_tag::any) and reorders in and
+// out (Blocked), or reorders activations to NHWC with weights `any` (ChannelsLast).
+// choose_layout() picks per pass from measurements (docs/performance.md).
 #pragma once
 #include <string>
 #include <utility>
@@ -14,7 +15,7 @@
 namespace cardinal::onednn {
 
 enum class ConvPass { Forward, BackwardData, BackwardWeights };
-enum class ConvLayout { Auto, Plain, Blocked };
+enum class ConvLayout { Auto, Plain, Blocked, ChannelsLast };
 
 // The layout Auto resolves to for this convolution and pass.
 ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass);

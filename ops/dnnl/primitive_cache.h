@@ -34,19 +34,25 @@ using CacheKey = std::vector<int64_t>;
 template <typename Entry>
 class PrimitiveCache {
 public:
-    // The entry for `key`, built with create() the first time.
+    // The entry for `key`, built with create() the first time. create() runs without the lock
+    // held, so it may itself look up other entries (a backward pass fetches its forward hint).
     std::shared_ptr<const Entry> get(const CacheKey& key, const std::function<Entry()>& create) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        auto it = entries_.find(key);
-        if (it != entries_.end()) {
-            detail::count_hit();
-            return it->second;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto it = entries_.find(key);
+            if (it != entries_.end()) {
+                detail::count_hit();
+                return it->second;
+            }
         }
         auto entry = std::make_shared<const Entry>(create());
-        entries_.emplace(key, entry);
-        detail::count_created();
-        detail::count_entries(1);
-        return entry;
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto [it, inserted] = entries_.emplace(key, entry);  // another thread may have won
+        if (inserted) {
+            detail::count_created();
+            detail::count_entries(1);
+        }
+        return it->second;
     }
     void clear() {
         std::lock_guard<std::mutex> lock(mutex_);

@@ -1,0 +1,189 @@
+// float32 oneDNN convolution against the float64 reference on the same inputs: forward,
+// grad_input, grad_weight, grad_bias, for every layout and through conv2d's autograd node.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+#include "autograd/engine.h"
+#include "autograd/variable.h"
+#include "conv_cases.h"
+#include "ops/conv.h"
+#include "ops/dnnl/conv_dnnl.h"
+#include "ops/dnnl/primitive_cache.h"
+#include "ops/reference/conv_reference.h"
+#include "tensor/random.h"
+
+using namespace cardinal;
+using conv_test::ConvCase;
+using onednn::ConvLayout;
+
+namespace {
+
+// max|a - ref| / max(1, max|ref|)
+double rel_error(const Tensor& a, const Tensor& ref) {
+    REQUIRE(a.shape() == ref.shape());
+    const std::vector<double> av = a.to_vector(), rv = ref.to_vector();
+    double diff = 0, scale = 1;
+    for (size_t i = 0; i < av.size(); ++i) {
+        diff = std::max(diff, std::abs(av[i] - rv[i]));
+        scale = std::max(scale, std::abs(rv[i]));
+    }
+    return diff / scale;
+}
+
+struct Inputs {
+    Tensor x, w, b, gy;  // float64
+};
+
+Inputs make_inputs(const ConvCase& c, uint64_t seed) {
+    Generator gen(seed);
+    Inputs in;
+    in.x = randn(c.x_shape(), DType::Float64, &gen);
+    in.w = randn(c.w_shape(), DType::Float64, &gen);
+    if (c.bias) in.b = randn({c.O}, DType::Float64, &gen);
+    const ConvGeometry g = make_conv_geometry(c.x_shape(), c.w_shape(), c.params());
+    in.gy = randn(g.output_shape(), DType::Float64, &gen);
+    return in;
+}
+
+Tensor f32(const Tensor& t) { return t.defined() ? t.to(DType::Float32) : t; }
+
+// The oneDNN passes called directly, in one layout, against the reference passes.
+void compare_passes(const ConvCase& c, ConvLayout layout) {
+    const Inputs in = make_inputs(c, 21);
+    const ConvGeometry g = make_conv_geometry(c.x_shape(), c.w_shape(), c.params());
+    Tensor y_ref = reference::conv2d_forward(in.x, in.w, in.b, g);
+    Tensor gx_ref = reference::conv2d_backward_data(in.gy, in.w, g);
+    auto [gw_ref, gb_ref] = reference::conv2d_backward_weights(in.gy, in.x, g, c.bias);
+
+    for (bool training : {false, true})
+        CHECK(rel_error(onednn::conv2d_forward(f32(in.x), f32(in.w), f32(in.b), g, training, layout),
+                        y_ref) < 1e-4);
+    CHECK(rel_error(onednn::conv2d_backward_data(f32(in.gy), f32(in.w), g, layout), gx_ref) < 1e-4);
+    auto [gw, gb] = onednn::conv2d_backward_weights(f32(in.gy), f32(in.x), g, c.bias, layout);
+    CHECK(rel_error(gw, gw_ref) < 1e-4);
+    if (c.bias) CHECK(rel_error(gb, gb_ref) < 1e-4);
+}
+
+// conv2d / rectified_conv2d with autograd, float32 against float64 on the same values.
+void compare_autograd(const ConvCase& c) {
+    const Inputs in = make_inputs(c, 33);
+    std::vector<Tensor> grads[2];
+    Tensor outputs[2];
+    for (int k = 0; k < 2; ++k) {
+        const DType dt = k == 0 ? DType::Float64 : DType::Float32;
+        Tensor x = set_requires_grad(in.x.to(dt).clone());
+        Tensor w = set_requires_grad(in.w.to(dt).clone());
+        Tensor b = c.bias ? set_requires_grad(in.b.to(dt).clone()) : Tensor();
+        outputs[k] = c.rectify ? rectified_conv2d(x, w, b, c.params(), c.rectify == 2)
+                               : conv2d(x, w, b, c.params());
+        backward(outputs[k], in.gy.to(dt));
+        grads[k] = {grad(x), grad(w), c.bias ? grad(b) : Tensor()};
+    }
+    CHECK(outputs[1].dtype() == DType::Float32);
+    CHECK(rel_error(outputs[1], outputs[0]) < 1e-4);
+    CHECK(rel_error(grads[1][0], grads[0][0]) < 1e-4);
+    CHECK(rel_error(grads[1][1], grads[0][1]) < 1e-4);
+    if (c.bias) CHECK(rel_error(grads[1][2], grads[0][2]) < 1e-4);
+}
+
+}  // namespace
+
+TEST_CASE("oneDNN conv passes match the float64 reference over the grid", "[conv][dnnl]") {
+    for (int64_t k : {1, 3, 5})
+        for (const ConvCase& c : conv_test::conv_grid(k)) {
+            INFO(c.str());
+            {
+                INFO("plain layout");
+                compare_passes(c, ConvLayout::Plain);
+            }
+            {
+                INFO("blocked layout");
+                compare_passes(c, ConvLayout::Blocked);
+            }
+            if (k == 3) {  // one kernel size: NHWC shares all its plumbing with Blocked
+                INFO("channels-last layout");
+                compare_passes(c, ConvLayout::ChannelsLast);
+            }
+        }
+}
+
+TEST_CASE("float32 conv2d autograd matches float64 over the grid", "[conv][dnnl]") {
+    for (int64_t k : {1, 3, 5})
+        for (const ConvCase& c : conv_test::conv_grid(k)) {
+            INFO(c.str());
+            compare_autograd(c);
+        }
+}
+
+TEST_CASE("oneDNN conv matches the reference on ResNeXt-like shapes", "[conv][dnnl]") {
+    for (const ConvCase& c : conv_test::resnext_cases()) {
+        INFO(c.str());
+        for (ConvLayout layout : {ConvLayout::Plain, ConvLayout::Blocked, ConvLayout::ChannelsLast,
+                                  ConvLayout::Auto}) {
+            INFO("layout " << static_cast<int>(layout));
+            compare_passes(c, layout);
+        }
+        compare_autograd(c);
+    }
+}
+
+TEST_CASE("oneDNN conv primitives are created once per configuration", "[conv][dnnl]") {
+    onednn::clear_conv_cache();
+    CHECK(onednn::dnnl_cache_stats().entries == 0);
+    const ConvCase c{2, 8, 8, 9, 9, 3, 4, 1, 1, 1, true, 0};
+    const Inputs in = make_inputs(c, 5);
+    const ConvGeometry g = make_conv_geometry(c.x_shape(), c.w_shape(), c.params());
+    Tensor x = f32(in.x), w = f32(in.w), b = f32(in.b), gy = f32(in.gy);
+
+    const auto before = onednn::dnnl_cache_stats();
+    Tensor y1 = onednn::conv2d_forward(x, w, b, g, true);
+    const auto first = onednn::dnnl_cache_stats();
+    CHECK(first.created == before.created + 1);
+    Tensor y2 = onednn::conv2d_forward(x, w, b, g, true);
+    const auto second = onednn::dnnl_cache_stats();
+    CHECK(second.created == first.created);  // no new primitive
+    CHECK(second.hits == first.hits + 1);
+    CHECK(max_abs_diff(y1, y2) == 0);
+
+    // Backward passes reuse the cached forward primitive_desc as their hint: one new entry each.
+    onednn::conv2d_backward_data(gy, w, g);
+    onednn::conv2d_backward_weights(gy, x, g, true);
+    const auto third = onednn::dnnl_cache_stats();
+    onednn::conv2d_backward_data(gy, w, g);
+    onednn::conv2d_backward_weights(gy, x, g, true);
+    CHECK(onednn::dnnl_cache_stats().created == third.created);
+
+    // A different shape or an inference forward is a different primitive.
+    onednn::conv2d_forward(x, w, b, g, false);
+    CHECK(onednn::dnnl_cache_stats().created == third.created + 1);
+
+    // The same through the differentiable op, over two steps.
+    Tensor xr = set_requires_grad(x.clone()), wr = set_requires_grad(w.clone());
+    Tensor br = set_requires_grad(b.clone());
+    backward(conv2d(xr, wr, br, c.params()), gy);
+    const auto step1 = onednn::dnnl_cache_stats();
+    backward(conv2d(xr, wr, br, c.params()), gy);
+    CHECK(onednn::dnnl_cache_stats().created == step1.created);
+    onednn::clear_conv_cache();
+    CHECK(onednn::dnnl_cache_stats().entries == 0);
+}
+
+TEST_CASE("conv2d accepts non-contiguous views in both dtypes", "[conv]") {
+    Generator gen(4);
+    for (DType dt : {DType::Float64, DType::Float32}) {
+        // A channel slice of a wider tensor (as the split blocks produce) and a transposed weight.
+        Tensor wide = randn({2, 12, 7, 6}, dt, &gen);
+        Tensor x = wide.narrow(1, 4, 8);
+        Tensor w = randn({3, 3, 4, 6}, dt, &gen).permute({3, 2, 0, 1});  // [6, 4, 3, 3] view
+        Conv2dParams p;
+        p.padding = {1, 1};
+        p.groups = 2;
+        REQUIRE_FALSE(x.is_contiguous());
+        REQUIRE_FALSE(w.is_contiguous());
+        Tensor y = conv2d(x, w, Tensor(), p);
+        Tensor expect = conv2d(x.contiguous(), w.contiguous(), Tensor(), p);
+        CHECK(max_abs_diff(y, expect) == 0);
+    }
+}

@@ -1,7 +1,13 @@
 // Every model fixture through run_infer, the function behind `cardinal infer`: the fixture is
 // config, weights and input at once. Eval logits, train logits, loss, every gradient and the BN
 // buffers after the train forward are compared with the reference (timm, float64):
-// max|ours - ref| / max(1, max|ref|) within 1e-9 in float64 and 1e-4 in float32.
+// max|ours - ref| / max(1, max|ref|) within 1e-9 in float64.
+//
+// Float32: eval logits within 1e-4. Train mode is ill-conditioned on these tiny networks (BN over
+// two values in layer4 at 1x1 with batch 2, attention BNs on 1x1 maps): the float64 run itself
+// lands 1e5-1e6 ulps away from the reference there (up to 6e-11 against an epsilon of 1e-16), so
+// float32's epsilon of 6e-8 turns into up to ~2e-2 on the deepest gradients and ~3e-4 on the train
+// logits. Those get 1e-3 (train logits, loss, running stats) and 5e-2 (gradients).
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <cmath>
@@ -33,8 +39,14 @@ struct FixtureRun {
     std::string worst;
 };
 
+struct Tolerances {
+    double eval;   // logits_eval
+    double train;  // logits_train, loss, running_after.*
+    double grad;   // grad.*
+};
+
 // Runs eval, then train + backward, and compares every tensor the fixture recorded.
-FixtureRun run_fixture(const std::string& name, DType dtype, double tol) {
+FixtureRun run_fixture(const std::string& name, DType dtype, const Tolerances& tols) {
     const std::string path = model_fixture(name);
     SafetensorsFile ref = load_safetensors(path);
     testing::FixtureInfo info = testing::read_fixture_info(path);
@@ -46,6 +58,9 @@ FixtureRun run_fixture(const std::string& name, DType dtype, double tol) {
             run.problems.push_back("no output " + ours_key + " for " + key);
             return;
         }
+        double tol = key == "logits_eval"          ? tols.eval
+                     : key.rfind("grad.", 0) == 0 ? tols.grad
+                                                  : tols.train;
         auto c = testing::compare_tensor(key, *t, ref.get(key), tol, tol);
         if (!c.absolute && c.error > run.max_error) {
             run.max_error = c.error;
@@ -82,14 +97,25 @@ FixtureRun run_fixture(const std::string& name, DType dtype, double tol) {
     return run;
 }
 
-void check_all(DType dtype, double tol) {
+void check_all(DType dtype, const Tolerances& tols) {
     for (const auto& name : kModelFixtures) {
-        FixtureRun run = run_fixture(name, dtype, tol);
+        FixtureRun run = run_fixture(name, dtype, tols);
         std::printf("[infer fixture] %-18s %s: %zu tensors, max rel error %.3e (%s)\n",
                     name.c_str(), dtype_name(dtype), run.checks.size(), run.max_error,
                     run.worst.c_str());
         INFO(name << " " << dtype_name(dtype));
         for (const auto& p : run.problems) FAIL_CHECK(p);
+        double eval = 0, train = 0, grads = 0, bufs = 0;
+        for (const auto& c : run.checks) {
+            if (c.absolute) continue;
+            double& m = c.name == "logits_eval"                    ? eval
+                        : c.name.rfind("grad.", 0) == 0            ? grads
+                        : c.name.rfind("running_after.", 0) == 0 ? bufs
+                                                                   : train;
+            m = std::max(m, c.error);
+        }
+        std::printf("    eval logits %.2e  train logits/loss %.2e  gradients %.2e  running %.2e\n",
+                    eval, train, grads, bufs);
         for (const auto& c : run.checks) {
             INFO(c.name << ": err " << c.error << " tol " << c.tol << " max|ref| " << c.ref_max
                         << (c.absolute ? " (absolute)" : "") << " " << c.problem);
@@ -102,11 +128,11 @@ void check_all(DType dtype, double tol) {
 }  // namespace
 
 TEST_CASE("infer reproduces every model fixture in float64", "[infer][fixtures]") {
-    check_all(DType::Float64, 1e-9);
+    check_all(DType::Float64, {1e-9, 1e-9, 1e-9});
 }
 
 TEST_CASE("infer reproduces every model fixture in float32", "[infer][fixtures]") {
-    check_all(DType::Float32, 1e-4);
+    check_all(DType::Float32, {1e-4, 1e-3, 5e-2});
 }
 
 TEST_CASE("infer top-k follows the logits", "[infer]") {

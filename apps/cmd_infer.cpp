@@ -29,7 +29,8 @@ void add_infer_command(CLI::App& app) {
         "infer", "Run a model on images (PNG/JPEG) or on a .safetensors `input` batch");
     auto args = std::make_shared<InferArgs>();  // outlives this function: parse runs later
     InferOptions& o = args->options;
-    auto* model = cmd->add_option("--model", o.model, "A registered model name (see `cardinal models`)");
+    auto* model =
+        cmd->add_option("--model", o.model, "A registered model name (see `cardinal models`)");
     auto* config = cmd->add_option(
         "--config", o.config_path,
         "A ResNetConfig: JSON kwargs, a JSON spec with \"kwargs\", or a fixture .safetensors");
@@ -58,10 +59,12 @@ void add_infer_command(CLI::App& app) {
     cmd->callback([args]() {
         InferOptions& o = args->options;
         o.dtype = parse_run_dtype(args->dtype);
-        if (args->threads < 0) fail<ValueError>("infer: --threads must be positive, got ", args->threads);
+        if (args->threads < 0)
+            fail<ValueError>("infer: --threads must be positive, got ", args->threads);
         if (args->threads > 0) set_num_threads(args->threads);
         InferResult result = run_infer(o);
-        for (const auto& note : result.notes) std::fprintf(stderr, "cardinal: note: %s\n", note.c_str());
+        for (const auto& note : result.notes)
+            std::fprintf(stderr, "cardinal: note: %s\n", note.c_str());
         std::fputs(format_predictions(result).c_str(), stdout);
         if (!args->output.empty()) {
             save_infer_outputs(args->output, result, o);

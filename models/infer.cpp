@@ -6,10 +6,9 @@
 #include <cmath>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
@@ -25,12 +24,14 @@ namespace cardinal {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool is_safetensors(const std::string& path) {
     std::string lower = path;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return ends_with(lower, ".safetensors");
 }
 
@@ -53,8 +54,8 @@ nlohmann::json parse_json(const std::string& text, const std::string& where) {
 }
 
 struct Input {
-    Tensor x;                      // [N, C, H, W] in the run dtype
-    Tensor target;                 // int64 [N], or undefined
+    Tensor x;       // [N, C, H, W] in the run dtype
+    Tensor target;  // int64 [N], or undefined
     std::vector<std::string> names;
 };
 
@@ -85,7 +86,8 @@ Input read_tensor_file(const InferOptions& o, const ResNetConfig& config) {
                       ": `input` must be floating point, got ", dtype_name(x.dtype()));
     Input in;
     in.x = x.to(o.dtype).clone();  // a fresh leaf of its own
-    for (int64_t i = 0; i < x.size(0); ++i) in.names.push_back(path + "[" + std::to_string(i) + "]");
+    for (int64_t i = 0; i < x.size(0); ++i)
+        in.names.push_back(path + "[" + std::to_string(i) + "]");
     if (o.backward) {
         check<ValueError>(file.contains("target"), "infer: --backward needs an int64 `target` [",
                           x.size(0), "] in ", path, ", which has none");
@@ -169,8 +171,8 @@ std::vector<std::vector<Prediction>> top_k(const Tensor& logits, int64_t k,
             return p[a] > p[b] || (p[a] == p[b] && a < b);
         });
         for (int64_t j = 0; j < k; ++j)
-            out[i].push_back({idx[j], p[idx[j]] / sum,
-                              labels.empty() ? std::string() : labels[idx[j]]});
+            out[i].push_back(
+                {idx[j], p[idx[j]] / sum, labels.empty() ? std::string() : labels[idx[j]]});
     }
     return out;
 }
@@ -182,9 +184,10 @@ InferResult run_infer(const InferOptions& o) {
     check<ValueError>(!o.inputs.empty(), "infer: --input is required");
     check<ValueError>(o.topk >= 1, "infer: --topk must be at least 1, got ", o.topk);
     check<ValueError>(is_floating(o.dtype), "infer: the run dtype must be float32 or float64");
-    check<ValueError>(o.image_size >= 0, "infer: --image-size must be positive, got ", o.image_size);
-    check<ValueError>(o.crop_pct >= 0 && o.crop_pct <= 1, "infer: --crop-pct must be in (0, 1], got ",
-                      o.crop_pct);
+    check<ValueError>(o.image_size >= 0, "infer: --image-size must be positive, got ",
+                      o.image_size);
+    check<ValueError>(o.crop_pct >= 0 && o.crop_pct <= 1,
+                      "infer: --crop-pct must be in (0, 1], got ", o.crop_pct);
 
     InferResult result;
     ResNetConfig config;

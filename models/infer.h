@@ -24,19 +24,19 @@
 namespace cardinal {
 
 struct InferOptions {
-    std::string model;        // a registered name, or
-    std::string config_path;  // a config file (exactly one of the two)
-    std::string weights;      // required
+    std::string model;                // a registered name, or
+    std::string config_path;          // a config file (exactly one of the two)
+    std::string weights;              // required
     std::vector<std::string> inputs;  // images, or exactly one .safetensors
-    std::string labels;       // optional: one class name per line, num_classes lines
+    std::string labels;               // optional: one class name per line, num_classes lines
     int64_t topk = 5;
     bool train_mode = false;
     bool backward = false;
     DType dtype = DType::Float32;
-    int64_t image_size = 0;   // 0: the model's input_size (224 for a config file)
-    double crop_pct = 0;      // 0: the model's crop_pct (0.875 for a config file)
+    int64_t image_size = 0;  // 0: the model's input_size (224 for a config file)
+    double crop_pct = 0;     // 0: the model's crop_pct (0.875 for a config file)
     bool skip_classifier_mismatch = false;
-    uint64_t seed = 0;        // initialises what the weights do not replace (a skipped head)
+    uint64_t seed = 0;  // initialises what the weights do not replace (a skipped head)
 };
 
 struct Prediction {
@@ -46,11 +46,11 @@ struct Prediction {
 };
 
 struct InferResult {
-    std::string model;  // the name, or the config file
-    std::vector<std::string> input_names;          // one per batch element
-    std::vector<std::vector<Prediction>> top;      // one list per batch element (best first)
-    NamedTensors outputs;                          // logits, loss, grad.*, running_after.*
-    std::vector<std::string> notes;                // tolerated differences, for stderr
+    std::string model;                         // the name, or the config file
+    std::vector<std::string> input_names;      // one per batch element
+    std::vector<std::vector<Prediction>> top;  // one list per batch element (best first)
+    NamedTensors outputs;                      // logits, loss, grad.*, running_after.*
+    std::vector<std::string> notes;            // tolerated differences, for stderr
 };
 
 InferResult run_infer(const InferOptions& options);

@@ -3,11 +3,10 @@
 // user swapping the classifier needs a named, deliberate way to keep the new head.
 #include "models/weights.h"
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <unordered_map>
-
-#include <nlohmann/json.hpp>
 
 #include "tensor/error.h"
 
@@ -15,7 +14,8 @@ namespace cardinal {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // fc.weight [C, F] / fc.bias [C] that differ only in C.

@@ -1,8 +1,8 @@
 // `cardinal infer` end to end: the built binary (CARDINAL_BINARY_DIR/cardinal) runs a model
 // fixture as config, weights and input, writes its outputs, and the written file is compared
 // with the fixture; bad invocations exit non-zero with one line on stderr.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -56,10 +56,11 @@ TEST_CASE("cardinal infer reproduces a model fixture end to end", "[infer][cli]"
     CHECK(std::count(eval.out.begin(), eval.out.end(), '#') == 6);  // 2 inputs x top-3
     SafetensorsFile e = load_safetensors(dir.file("eval.safetensors"));
     REQUIRE(e.names() == std::vector<std::string>{"logits"});
-    CHECK(testing::compare_tensor("logits", e.get("logits"), ref.get("logits_eval"), 1e-9, 1e-9).ok);
+    CHECK(
+        testing::compare_tensor("logits", e.get("logits"), ref.get("logits_eval"), 1e-9, 1e-9).ok);
 
-    Run train = cardinal_run(dir, common + " --train-mode --backward --output " +
-                                      dir.file("train.safetensors"));
+    Run train = cardinal_run(
+        dir, common + " --train-mode --backward --output " + dir.file("train.safetensors"));
     INFO(train.err);
     REQUIRE(train.status == 0);
     SafetensorsFile t = load_safetensors(dir.file("train.safetensors"));
@@ -84,7 +85,8 @@ TEST_CASE("cardinal infer classifies a PNG with a labels file", "[infer][cli]") 
     TempDir dir;
     const std::string fx = model_fixture("tiny_resnet_d");
     cardinal::test::write_test_png(dir.file("a.png"), 50, 40);
-    std::ofstream(dir.file("labels.txt")) << "zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n";
+    std::ofstream(dir.file("labels.txt"))
+        << "zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n";
     Run r = cardinal_run(dir, "infer --config " + fx + " --weights " + fx + " --input " +
                                   dir.file("a.png") + " --image-size 32 --labels " +
                                   dir.file("labels.txt") + " --topk 2");

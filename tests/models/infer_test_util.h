@@ -22,8 +22,8 @@ inline const std::string kModelFixtureDir = std::string(CARDINAL_TEST_DATA) + "/
 
 // Every model fixture copied from shared/reference/fixtures/models.
 inline const std::vector<std::string> kModelFixtures = {
-    "tiny_resnest",    "tiny_resnest_1s4x",  "tiny_resnest_4s2x", "tiny_resnet_d",
-    "tiny_resnext",    "tiny_seresnext",     "tiny_skresnet",     "tiny_skresnext"};
+    "tiny_resnest", "tiny_resnest_1s4x", "tiny_resnest_4s2x", "tiny_resnet_d",
+    "tiny_resnext", "tiny_seresnext",    "tiny_skresnet",     "tiny_skresnext"};
 
 inline std::string model_fixture(const std::string& name) {
     return kModelFixtureDir + name + ".safetensors";

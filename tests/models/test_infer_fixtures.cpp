@@ -8,8 +8,8 @@
 // lands 1e5-1e6 ulps away from the reference there (up to 6e-11 against an epsilon of 1e-16), so
 // float32's epsilon of 6e-8 turns into up to ~2e-2 on the deepest gradients and ~3e-4 on the train
 // logits. Those get 1e-3 (train logits, loss, running stats) and 5e-2 (gradients).
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -52,13 +52,14 @@ FixtureRun run_fixture(const std::string& name, DType dtype, const Tolerances& t
     testing::FixtureInfo info = testing::read_fixture_info(path);
     FixtureRun run;
     // Gradients that are mathematically zero hold rounding noise: compare those absolutely.
-    auto compare = [&](const std::string& key, const NamedTensors& ours, const std::string& ours_key) {
+    auto compare = [&](const std::string& key, const NamedTensors& ours,
+                       const std::string& ours_key) {
         const Tensor* t = find(ours, ours_key);
         if (t == nullptr) {
             run.problems.push_back("no output " + ours_key + " for " + key);
             return;
         }
-        double tol = key == "logits_eval"          ? tols.eval
+        double tol = key == "logits_eval"         ? tols.eval
                      : key.rfind("grad.", 0) == 0 ? tols.grad
                                                   : tols.train;
         auto c = testing::compare_tensor(key, *t, ref.get(key), tol, tol);
@@ -108,10 +109,10 @@ void check_all(DType dtype, const Tolerances& tols) {
         double eval = 0, train = 0, grads = 0, bufs = 0;
         for (const auto& c : run.checks) {
             if (c.absolute) continue;
-            double& m = c.name == "logits_eval"                    ? eval
-                        : c.name.rfind("grad.", 0) == 0            ? grads
+            double& m = c.name == "logits_eval"                  ? eval
+                        : c.name.rfind("grad.", 0) == 0          ? grads
                         : c.name.rfind("running_after.", 0) == 0 ? bufs
-                                                                   : train;
+                                                                 : train;
             m = std::max(m, c.error);
         }
         std::printf("    eval logits %.2e  train logits/loss %.2e  gradients %.2e  running %.2e\n",

@@ -11,10 +11,10 @@
 #include "tests/models/infer_test_util.h"
 
 using namespace cardinal;
-using Catch::Matchers::Contains;
 using cardinal::test::fixture_options;
 using cardinal::test::model_fixture;
 using cardinal::test::TempDir;
+using Catch::Matchers::Contains;
 
 namespace {
 
@@ -117,7 +117,8 @@ TEST_CASE("infer: unknown model and bad dtype", "[infer][hostile]") {
     CHECK_THROWS_WITH(run_infer(o), Contains("exactly one of --model"));
     CHECK(parse_run_dtype("float64") == DType::Float64);
     CHECK_THROWS_AS(parse_run_dtype("float16"), ValueError);
-    CHECK_THROWS_WITH(parse_run_dtype("int64"), Contains("float32 or float64") && Contains("int64"));
+    CHECK_THROWS_WITH(parse_run_dtype("int64"),
+                      Contains("float32 or float64") && Contains("int64"));
 }
 
 TEST_CASE("infer: an input with the wrong channel count", "[infer][hostile]") {

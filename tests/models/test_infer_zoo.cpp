@@ -10,8 +10,8 @@
 //
 // resnest200e and resnest269e take about a minute each here and are tagged [.slow].
 // The small-image models (in_chans 1, 28x28) take a stored `input` tensor instead of a PNG.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -101,7 +101,8 @@ void check_model(const std::string& name) {
     for (double v : logits.to_vector()) finite = finite && std::isfinite(v);
     CHECK(finite);
     REQUIRE(result.top.size() == 1);
-    CHECK(result.top[0].size() == static_cast<size_t>(std::min<int64_t>(5, info.config.num_classes)));
+    CHECK(result.top[0].size() ==
+          static_cast<size_t>(std::min<int64_t>(5, info.config.num_classes)));
 
     Tensor same_threads = eval_forward(*model, x);
     CHECK(max_abs_diff(logits, same_threads) == 0);
@@ -118,11 +119,11 @@ void check_model(const std::string& name) {
 
 // Every registered name appears in exactly one test case below.
 const std::vector<std::string> kCovered = {
-    "resnext50_32x4d",  "resnext101_32x8d",   "seresnext50_32x4d",  "seresnext101_32x4d",
-    "skresnet18",       "skresnet34",         "skresnext50_32x4d",  "resnest14d",
-    "resnest26d",       "resnest50d",         "resnest101e",        "resnest200e",
-    "resnest269e",      "resnest50d_4s2x40d", "resnest50d_1s4x24d", "seresnet50",
-    "resnet50d",        "resnext_small",      "seresnext_small",    "skresnext_small",
+    "resnext50_32x4d", "resnext101_32x8d",   "seresnext50_32x4d",  "seresnext101_32x4d",
+    "skresnet18",      "skresnet34",         "skresnext50_32x4d",  "resnest14d",
+    "resnest26d",      "resnest50d",         "resnest101e",        "resnest200e",
+    "resnest269e",     "resnest50d_4s2x40d", "resnest50d_1s4x24d", "seresnet50",
+    "resnet50d",       "resnext_small",      "seresnext_small",    "skresnext_small",
     "resnest_small"};
 
 }  // namespace
@@ -153,6 +154,7 @@ TEST_CASE("infer zoo: resnest50d_1s4x24d", "[infer][zoo]") { check_model("resnes
 TEST_CASE("infer zoo: seresnet50", "[infer][zoo]") { check_model("seresnet50"); }
 TEST_CASE("infer zoo: resnet50d", "[infer][zoo]") { check_model("resnet50d"); }
 TEST_CASE("infer zoo: small-image models", "[infer][zoo]") {
-    for (const char* name : {"resnext_small", "seresnext_small", "skresnext_small", "resnest_small"})
+    for (const char* name :
+         {"resnext_small", "seresnext_small", "skresnext_small", "resnest_small"})
         check_model(name);
 }

@@ -73,8 +73,6 @@ double sgemm_gflops(int reps) {
     return 2.0 * n * n * n / s * 1e-9;
 }
 
-const char* layout_name(ConvLayout l) { return l == ConvLayout::Plain ? "plain" : "blocked"; }
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -130,6 +128,5 @@ int main(int argc, char** argv) {
                         onednn::conv_impl_info(g, pass, ConvLayout::Blocked).c_str());
         std::printf("\n");
     }
-    (void)layout_name;
     return 0;
 }

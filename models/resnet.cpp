@@ -4,6 +4,7 @@
 #include "nn/blocks/blocks.h"
 #include "nn/layers/layers.h"
 #include "ops/dropout.h"
+#include "ops/mac_counter.h"
 #include "ops/shape_ops.h"
 
 namespace cardinal {
@@ -157,6 +158,16 @@ Tensor ResNet::forward(const Tensor& x) {
 
 std::shared_ptr<ResNet> create_model(const std::string& name, Generator* gen) {
     return std::make_shared<ResNet>(model_info(name).config, gen);
+}
+
+int64_t count_macs(ResNet& model, int64_t h, int64_t w) {
+    NoGradGuard no_grad;
+    const bool was_training = model.is_training();
+    model.eval();
+    MacCounter counter;
+    model.forward(zeros({1, model.config().in_chans, h, w}));
+    model.train(was_training);
+    return counter.total();
 }
 
 }  // namespace cardinal

@@ -38,4 +38,8 @@ private:
 // A named model from the registry (models/resnet_config.h), optionally with another class count.
 std::shared_ptr<ResNet> create_model(const std::string& name, Generator* gen = nullptr);
 
+// Multiply-accumulates of the convolutions and the fc for one image of h x w (what configs.md
+// section 10 counts), measured by running an eval forward under a MacCounter.
+int64_t count_macs(ResNet& model, int64_t h, int64_t w);
+
 }  // namespace cardinal

@@ -23,8 +23,14 @@ void check_float(const Tensor& t, const char* what) {
 
 }  // namespace
 
-int64_t fan_in(const Tensor& w) { return w.size(1) * receptive_field(w); }
-int64_t fan_out(const Tensor& w) { return w.size(0) * receptive_field(w); }
+int64_t fan_in(const Tensor& w) {
+    int64_t r = receptive_field(w);  // checks the rank first
+    return w.size(1) * r;
+}
+int64_t fan_out(const Tensor& w) {
+    int64_t r = receptive_field(w);
+    return w.size(0) * r;
+}
 
 void uniform_(const Tensor& t, double low, double high, Generator* gen) {
     check_float(t, "uniform_");

@@ -17,6 +17,7 @@
 //
 // float32 runs on oneDNN (ops/dnnl/conv_dnnl.h), float64 on the reference (ops/reference/).
 #include "ops/conv.h"
+#include "ops/mac_counter.h"
 
 #include <tuple>
 
@@ -159,6 +160,7 @@ ConvGeometry validate(const char* op, const Tensor& x, const Tensor& w, const Te
 // conv2d, optionally rectified by `factor` ([OH, OW], undefined for a plain conv).
 Tensor conv2d_impl(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g,
                    const Tensor& factor) {
+    MacCounter::add(static_cast<int64_t>(g.flops() / 2));
     auto node = make_node<Conv2dBackward>({x, w, b});
     Tensor y = forward_pass(x, w, b, g, node != nullptr);
     if (factor.defined()) y = scale_planes(y, factor, true);

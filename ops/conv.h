@@ -23,7 +23,9 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Te
 
 // Rectified convolution (RFConv2d, seed_forms.md 6.1): conv2d whose outputs near the border
 // are rescaled by how many kernel taps fell inside the unpadded input. average_mode is
-// rectify_avg.
+// rectify_avg. The bias is inside the rescaling: (conv + b) * factor. It always rescales, also
+// with padding 0 (where the average mode divides every output by KH*KW): SplAtConv2d builds it
+// only when padding > 0. Throws ValueError if some output sees no input pixel (e.g. 1x1, pad 1).
 Tensor rectified_conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
                         const Conv2dParams& params, bool average_mode);
 

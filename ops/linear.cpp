@@ -7,6 +7,7 @@
 // linear: y = x W^T + b with x [N, in] (any leading dims, flattened to N), W [out, in], b [out]:
 //   gx = G W,   gW = G^T x,   gb = sum_N G
 #include "ops/linear.h"
+#include "ops/mac_counter.h"
 
 #include "autograd/function.h"
 #include "tensor/kernels.h"
@@ -75,6 +76,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                           " but weight is ", describe(weight));
     }
     Tensor x2 = x.reshape({-1, in});
+    MacCounter::add(x2.size(0) * in * out);
     Tensor y = kernels::matmul(x2, t_last2(weight));
     if (bias.defined()) kernels::add_(y, bias);
     Shape y_shape = x.shape();

@@ -75,3 +75,18 @@ TEST_CASE("parameter counts equal configs.md section 10", "[models]") {
     CHECK(create_model("resnest_small")->num_parameters() == 144338);
     CHECK(create_model("resnext_small")->num_parameters() == 255642);
 }
+
+TEST_CASE("forward MACs at 224x224 equal configs.md section 10", "[models]") {
+    std::vector<std::pair<std::string, double>> gmacs = {
+        {"resnext50_32x4d", 4.230}, {"seresnext50_32x4d", 4.233}, {"skresnext50_32x4d", 4.463},
+        {"skresnet18", 1.814},      {"resnest14d", 2.749},        {"resnest50d", 5.371},
+        {"resnest50d_4s2x40d", 4.369}, {"resnest50d_1s4x24d", 4.400}, {"seresnet50", 4.092},
+        {"resnet50d", 4.329}};
+    for (auto& [name, expected] : gmacs) {
+        INFO(name);
+        auto model = create_model(name);
+        CHECK(std::abs(count_macs(*model, 224, 224) / 1e9 - expected) < 0.0006);
+    }
+    CHECK(count_macs(*create_model("resnest_small"), 28, 28) == 11193216);
+    CHECK(count_macs(*create_model("resnext_small"), 28, 28) == 12007936);
+}

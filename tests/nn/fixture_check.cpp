@@ -156,9 +156,23 @@ FixtureReport check_fixture(const std::string& path, const ModuleFactory& factor
     const bool f32 = options.dtype == DType::Float32;
     const double tol = options.tol > 0 ? options.tol : (f32 ? 1e-4 : 1e-10);
     const double zero_atol = options.zero_atol > 0 ? options.zero_atol : tol;
+    const bool scale_zero = options.scale_zero_by_weight_grad < 0 ? f32
+                                                                   : options.scale_zero_by_weight_grad > 0;
+    // The scale of the terms that cancel in a zero grad.<m>.bias: max(1, max|grad.<m>.weight|).
+    auto zero_scale = [&](const std::string& name) {
+        const std::string suffix = ".bias";
+        if (!scale_zero || !starts_with(name, "grad.") || name.size() <= suffix.size() ||
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+            return 1.0;
+        std::string weight = name.substr(0, name.size() - suffix.size()) + ".weight";
+        if (!file.contains(weight)) return 1.0;
+        double m = 1.0;
+        for (double v : file.get(weight).to_vector()) m = std::max(m, std::fabs(v));
+        return m;
+    };
     auto compare = [&](const std::string& name, const Tensor& ours, const Tensor& ref) {
-        report.checks.push_back(
-            compare_tensor(name, ours, ref, tol, zero_atol, options.zero_threshold));
+        report.checks.push_back(compare_tensor(name, ours, ref, tol, zero_atol * zero_scale(name),
+                                               options.zero_threshold));
     };
 
     // Models name their outputs logits_*, and differentiate the loss instead of a cotangent.

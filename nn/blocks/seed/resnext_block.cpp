@@ -32,7 +32,7 @@ ResNeXtBlock::ResNeXtBlock(int64_t in_chnls, int64_t cardinality, int64_t group_
     bn_ = register_module("bn", std::make_shared<BatchNorm2d>(out));
     short_cut_ = register_module(
         "short_cut",
-        std::make_shared<Chain>(std::vector<ModulePtr>{
+        std::shared_ptr<Sequential>(new Sequential{
             std::make_shared<Conv2d>(Conv2dOptions(in_chnls, out, 1).stride(stride).bias(false), gen),
             std::make_shared<BatchNorm2d>(out)}));
 }

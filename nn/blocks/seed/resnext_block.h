@@ -18,7 +18,7 @@
 #include <memory>
 
 #include "nn/blocks/seed/bn_conv2d.h"
-#include "nn/blocks/seed/chain.h"
+#include "nn/layers/container.h"
 
 namespace cardinal::seed {
 
@@ -44,7 +44,7 @@ private:
     std::shared_ptr<BNConv2d> conv1_, conv2_;
     std::shared_ptr<Conv2d> conv3_;
     std::shared_ptr<BatchNorm2d> bn_;
-    std::shared_ptr<Chain> short_cut_;
+    std::shared_ptr<Sequential> short_cut_;
 };
 
 class SEResNeXtBlock : public ResNeXtBlock {
@@ -56,7 +56,7 @@ public:
     std::string type_name() const override { return "SE_ResNeXt_Block"; }
 
 private:
-    std::shared_ptr<Chain> se_;
+    std::shared_ptr<Sequential> se_;
 };
 
 }  // namespace cardinal::seed

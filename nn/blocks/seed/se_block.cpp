@@ -4,16 +4,17 @@
 
 #include "nn/layers/activation.h"
 #include "nn/layers/conv.h"
+#include "nn/layers/pooling.h"
 #include "ops/arithmetic.h"
 
 namespace cardinal::seed {
 
-std::shared_ptr<Chain> make_se_gate(int64_t channels, Generator* gen) {
+std::shared_ptr<Sequential> make_se_gate(int64_t channels, Generator* gen) {
     check<ValueError>(channels >= 16, "SEBlock: channels must be at least 16 (the reduced width is "
                       "channels // 16), got ", channels);
     const int64_t rd = channels / 16;
-    return std::make_shared<Chain>(std::vector<ModulePtr>{
-        std::make_shared<GlobalAvgPool>(),
+    return std::shared_ptr<Sequential>(new Sequential{
+        std::make_shared<AdaptiveAvgPool2d>(1),
         std::make_shared<Conv2d>(Conv2dOptions(channels, rd, 1).bias(true), gen),
         std::make_shared<ReLU>(),
         std::make_shared<Conv2d>(Conv2dOptions(rd, channels, 1).bias(true), gen),

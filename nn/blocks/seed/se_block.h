@@ -10,12 +10,13 @@
 #pragma once
 #include <memory>
 
-#include "nn/blocks/seed/chain.h"
+#include "nn/layers/container.h"
+#include "tensor/random.h"
 
 namespace cardinal::seed {
 
 // The gate g above as the document's Sequential; channels >= 16.
-std::shared_ptr<Chain> make_se_gate(int64_t channels, Generator* gen = nullptr);
+std::shared_ptr<Sequential> make_se_gate(int64_t channels, Generator* gen = nullptr);
 
 class SEBlock : public Module {
 public:
@@ -27,7 +28,7 @@ public:
 
 private:
     int64_t channels_;
-    std::shared_ptr<Chain> se_;
+    std::shared_ptr<Sequential> se_;
 };
 
 }  // namespace cardinal::seed

@@ -32,9 +32,9 @@ SKConv::SKConv(int64_t in_channels, int64_t out_channels, int64_t stride, int64_
     check<ValueError>(L >= 1, "SKConv: L (the minimum attention width) must be at least 1, got ", L);
     d_ = std::max(in_channels / r, L);
 
-    conv_ = register_module("conv", std::make_shared<Chain>());
+    conv_ = register_module("conv", std::make_shared<ModuleList>());
     for (int64_t i = 0; i < M; ++i) {
-        conv_->push_back(std::make_shared<Chain>(std::vector<ModulePtr>{
+        conv_->push_back(std::shared_ptr<Sequential>(new Sequential{
             std::make_shared<Conv2d>(Conv2dOptions(in_channels, out_channels, 3)
                                          .stride(stride)
                                          .padding(1 + i)
@@ -45,7 +45,7 @@ SKConv::SKConv(int64_t in_channels, int64_t out_channels, int64_t stride, int64_
             std::make_shared<BatchNorm2d>(out_channels), std::make_shared<ReLU>()}));
     }
     fc1_ = register_module(
-        "fc1", std::make_shared<Chain>(std::vector<ModulePtr>{
+        "fc1", std::shared_ptr<Sequential>(new Sequential{
                    std::make_shared<Conv2d>(Conv2dOptions(out_channels, d_, 1).bias(false), gen),
                    std::make_shared<BatchNorm2d>(d_), std::make_shared<ReLU>()}));
     fc2_ = register_module(
@@ -57,7 +57,7 @@ Tensor SKConv::forward(const Tensor& x) {
                       ", H, W], got ", describe(x));
     const int64_t B = x.size(0), C = out_;
     std::vector<Tensor> branches;
-    for (size_t i = 0; i < conv_->size(); ++i) branches.push_back(conv_->at(i).forward(x));
+    for (size_t i = 0; i < conv_->size(); ++i) branches.push_back((*conv_)[i]->forward(x));
     Tensor U = branches[0];
     for (size_t i = 1; i < branches.size(); ++i) U = add(U, branches[i]);
 

@@ -16,7 +16,8 @@
 #pragma once
 #include <memory>
 
-#include "nn/blocks/seed/chain.h"
+#include "nn/layers/container.h"
+#include "tensor/random.h"
 
 namespace cardinal::seed {
 
@@ -34,8 +35,8 @@ public:
 
 private:
     int64_t in_, out_, stride_, M_, r_, L_, d_;
-    std::shared_ptr<Chain> conv_;  // M branches, each Sequential(Conv2d, BatchNorm2d, ReLU)
-    std::shared_ptr<Chain> fc1_;   // Sequential(Conv2d, BatchNorm2d, ReLU)
+    std::shared_ptr<ModuleList> conv_;  // M branches, each Sequential(Conv2d, BatchNorm2d, ReLU)
+    std::shared_ptr<Sequential> fc1_;  // Sequential(Conv2d, BatchNorm2d, ReLU)
     std::shared_ptr<Module> fc2_;
 };
 

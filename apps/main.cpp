@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
     CLI::App app{"cardinal: ResNeXt / SE-ResNeXt / SKNet / ResNeSt on the CPU, from scratch"};
     app.require_subcommand(1);
     cardinal::apps::add_models_command(app);
+    cardinal::apps::add_infer_command(app);
     cardinal::apps::add_train_command(app);
     cardinal::apps::add_eval_command(app);
     try {

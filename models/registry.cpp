@@ -88,6 +88,16 @@ const std::map<std::string, ModelInfo>& registry() {
             info.name = e.name;
             info.config = ResNetConfig::from_json(nlohmann::json::parse(e.kwargs));
             info.description = e.description;
+            // timm's pretrained eval sizes for the larger ResNeSts.
+            if (info.name == "resnest101e") info.input_size = 256;
+            if (info.name == "resnest200e") {
+                info.input_size = 320;
+                info.crop_pct = 0.909;
+            }
+            if (info.name == "resnest269e") {
+                info.input_size = 416;
+                info.crop_pct = 0.928;
+            }
             if (info.config.stem_stride == 1) {  // the small-image models
                 info.input_size = 28;
                 info.crop_pct = 1.0;

@@ -1,0 +1,46 @@
+// Loading and saving a network's weights as safetensors, under timm's state_dict names.
+//
+// The loader accepts timm's `model.safetensors` as published (F32, F16, BF16 or F64 floats, I64
+// counters) and our own files, including reference fixtures: a file whose __metadata__ has a
+// `state_dict_keys` list (the fixture format) contributes only those tensors, so its inputs,
+// outputs and gradients are not taken for unexpected weights.
+//
+// Strict by default: every state_dict entry of the module must be present with the same shape
+// and every tensor in the file must belong to the module. Floating tensors are converted to the
+// dtype of the module's tensor they fill (the run dtype). `num_batches_tracked` may be missing
+// (it stays as it was). One ValueError lists every missing key, unexpected key and mismatch, with
+// the parameter's name, the expected and the found shape.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "nn/module.h"
+
+namespace cardinal {
+
+struct WeightLoadOptions {
+    // An `fc.weight` / `fc.bias` whose class count differs from the module's is skipped (the
+    // module keeps its own values) instead of being an error; each skip adds a note.
+    bool skip_classifier_mismatch = false;
+};
+
+struct WeightLoadReport {
+    std::vector<std::string> notes;  // one line per tolerated difference (skipped classifier, ...)
+};
+
+// The state_dict entries a weights file holds (the fixture rule above applied).
+NamedTensors weights_in_file(const SafetensorsFile& file);
+
+WeightLoadReport load_weights(Module& module, const SafetensorsFile& file,
+                              const WeightLoadOptions& options = {});
+WeightLoadReport load_weights(Module& module, const std::string& path,
+                              const WeightLoadOptions& options = {});
+
+// Writes module.state_dict() in state_dict order (tensors in their own dtype), with
+// `state_dict_keys` in the metadata so that the order survives readers that sort keys.
+void save_weights(const Module& module, const std::string& path,
+                  std::map<std::string, std::string> metadata = {});
+
+}  // namespace cardinal

@@ -7,10 +7,10 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "tensor/error.h"
 #include "tensor/parallel.h"
+#include "tensor/tensor.h"
 
 namespace cardinal::onednn::gemm_conv {
 namespace {
@@ -29,6 +29,18 @@ bool is_pointwise(const ConvGeometry& g) {
 }
 
 int64_t col_rows(const ConvGeometry& g) { return g.cg() * g.KH * g.KW; }
+
+// Per-thread scratch of `per_thread` floats from the caching allocator: a std::vector of this
+// size (100s of KiB) is mmapped and page-faulted afresh on every call.
+struct Scratch {
+    Tensor buffer;
+    int64_t per_thread;
+    Scratch(int threads, int64_t n)
+        : buffer(empty({std::max<int64_t>(threads * n, 1)}, DType::Float32)), per_thread(n) {}
+    float* of(int thread) { return buffer.data<float>() + thread * per_thread; }
+};
+
+int threads_for(bool threaded) { return threaded ? omp_get_max_threads() : 1; }
 
 // Enough multiply-adds to pay for waking the second thread (a fork costs ~10 us, and can stall).
 bool worth_threads(const ConvGeometry& g) {
@@ -128,18 +140,20 @@ bool folds(const ConvGeometry& g) { return is_pointwise(g) && g.H * g.W == 1; }
 void forward(const float* x, const float* w, const float* b, float* y, const ConvGeometry& g) {
     if (folds(g)) return forward_folded(x, w, b, y, g);
     const int64_t K = col_rows(g), P = g.OH * g.OW;
-    const bool pointwise = is_pointwise(g);
-#pragma omp parallel if (worth_threads(g))
+    const bool pointwise = is_pointwise(g), threaded = worth_threads(g);
+    const int nthreads = threads_for(threaded);
+    Scratch cols(nthreads, pointwise ? 0 : K * P);
+#pragma omp parallel num_threads(nthreads) if (threaded)
     {
-        std::vector<float> col(pointwise ? 0 : static_cast<size_t>(K * P));
+        float* col = cols.of(omp_get_thread_num());
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < g.N; ++n)
             for (int64_t gi = 0; gi < g.G; ++gi) {
                 const float* xg = x + (n * g.C + gi * g.cg()) * g.H * g.W;
-                if (!pointwise) im2col(xg, col.data(), g);
+                if (!pointwise) im2col(xg, col, g);
                 float* yg = y + (n * g.O + gi * g.og()) * P;
-                sgemm('N', 'N', g.og(), P, K, w + gi * g.og() * K, K,
-                      pointwise ? xg : col.data(), P, 0.f, yg, P);
+                sgemm('N', 'N', g.og(), P, K, w + gi * g.og() * K, K, pointwise ? xg : col, P,
+                      0.f, yg, P);
                 if (b)
                     for (int64_t o = 0; o < g.og(); ++o) {
                         const float bo = b[gi * g.og() + o];
@@ -152,10 +166,12 @@ void forward(const float* x, const float* w, const float* b, float* y, const Con
 void backward_data(const float* gy, const float* w, float* gx, const ConvGeometry& g) {
     if (folds(g)) return backward_data_folded(gy, w, gx, g);
     const int64_t K = col_rows(g), P = g.OH * g.OW;
-    const bool pointwise = is_pointwise(g);
-#pragma omp parallel if (worth_threads(g))
+    const bool pointwise = is_pointwise(g), threaded = worth_threads(g);
+    const int nthreads = threads_for(threaded);
+    Scratch cols(nthreads, pointwise ? 0 : K * P);
+#pragma omp parallel num_threads(nthreads) if (threaded)
     {
-        std::vector<float> col(pointwise ? 0 : static_cast<size_t>(K * P));
+        float* col = cols.of(omp_get_thread_num());
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < g.N; ++n) {
             float* gxn = gx + n * g.C * g.H * g.W;
@@ -164,8 +180,8 @@ void backward_data(const float* gy, const float* w, float* gx, const ConvGeometr
                 float* gxg = gxn + gi * g.cg() * g.H * g.W;
                 // dcol = W_g^T dY_ng, straight into dX_ng when there is no col.
                 sgemm('T', 'N', K, P, g.og(), w + gi * g.og() * K, K,
-                      gy + (n * g.O + gi * g.og()) * P, P, 0.f, pointwise ? gxg : col.data(), P);
-                if (!pointwise) col2im_add(col.data(), gxg, g);
+                      gy + (n * g.O + gi * g.og()) * P, P, 0.f, pointwise ? gxg : col, P);
+                if (!pointwise) col2im_add(col, gxg, g);
             }
         }
     }
@@ -175,26 +191,26 @@ void backward_weights(const float* gy, const float* x, float* gw, float* gb,
                       const ConvGeometry& g) {
     if (folds(g)) return backward_weights_folded(gy, x, gw, gb, g);
     const int64_t K = col_rows(g), P = g.OH * g.OW, wsize = g.O * K;
-    const bool pointwise = is_pointwise(g);
-    const bool threaded = worth_threads(g);
-    // Partial sums per thread, [O*K weights | O biases]; thread 0 writes straight into a
-    // zeroed buffer that is then reduced in thread order, so a result does not depend on timing.
-    const int nthreads = threaded ? omp_get_max_threads() : 1;
-    std::vector<float> partial(static_cast<size_t>(nthreads * (wsize + g.O)), 0.f);
+    const bool pointwise = is_pointwise(g), threaded = worth_threads(g);
+    const int nthreads = threads_for(threaded);
+    // Partial sums per thread, [O*K weights | O biases], added up in thread order afterwards so
+    // that a result does not depend on timing.
+    Scratch partials(nthreads, wsize + g.O), cols(nthreads, pointwise ? 0 : K * P);
 #pragma omp parallel num_threads(nthreads) if (threaded)
     {
         const int t = omp_get_thread_num();
-        float* acc_w = partial.data() + t * (wsize + g.O);
+        float* acc_w = partials.of(t);
         float* acc_b = acc_w + wsize;
-        std::vector<float> col(pointwise ? 0 : static_cast<size_t>(K * P));
+        std::fill(acc_w, acc_w + wsize + g.O, 0.f);
+        float* col = cols.of(t);
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < g.N; ++n)
             for (int64_t gi = 0; gi < g.G; ++gi) {
                 const float* xg = x + (n * g.C + gi * g.cg()) * g.H * g.W;
                 const float* gyg = gy + (n * g.O + gi * g.og()) * P;
-                if (!pointwise) im2col(xg, col.data(), g);
+                if (!pointwise) im2col(xg, col, g);
                 // dW_g += dY_ng col^T
-                sgemm('N', 'T', g.og(), K, P, gyg, P, pointwise ? xg : col.data(), P, 1.f,
+                sgemm('N', 'T', g.og(), K, P, gyg, P, pointwise ? xg : col, P, 1.f,
                       acc_w + gi * g.og() * K, K);
                 if (gb)
                     for (int64_t o = 0; o < g.og(); ++o) {
@@ -205,10 +221,10 @@ void backward_weights(const float* gy, const float* x, float* gw, float* gb,
                     }
             }
     }
-    std::copy(partial.begin(), partial.begin() + wsize, gw);
-    if (gb) std::copy(partial.begin() + wsize, partial.begin() + wsize + g.O, gb);
+    std::copy(partials.of(0), partials.of(0) + wsize, gw);
+    if (gb) std::copy(partials.of(0) + wsize, partials.of(0) + wsize + g.O, gb);
     for (int t = 1; t < nthreads; ++t) {
-        const float* acc = partial.data() + t * (wsize + g.O);
+        const float* acc = partials.of(t);
         for (int64_t i = 0; i < wsize; ++i) gw[i] += acc[i];
         if (gb)
             for (int64_t o = 0; o < g.O; ++o) gb[o] += acc[wsize + o];

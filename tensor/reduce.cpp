@@ -79,6 +79,88 @@ void walk_reduced(const ReducePlan& p, int64_t base, Visit&& visit) {
     }
 }
 
+// The dims of a reduction with size-1 dims dropped and neighbours of the same kind merged when
+// their strides make them one run (e.g. H, W of a contiguous NCHW tensor become one dim of H*W).
+struct MergedDim {
+    int64_t size, stride;
+    bool reduced;
+};
+
+std::vector<MergedDim> merge_dims(const Tensor& a, const std::vector<int64_t>& dims) {
+    std::vector<bool> reduce(a.dim(), dims.empty());
+    for (int64_t d : dims) reduce[wrap_dim(d, a.dim(), "sum")] = true;
+    std::vector<MergedDim> m;
+    for (int64_t d = 0; d < a.dim(); ++d) {
+        const int64_t size = a.shape()[d], stride = a.strides()[d];
+        if (size == 1) continue;
+        if (!m.empty() && m.back().reduced == reduce[d] && m.back().stride == stride * size) {
+            m.back().size *= size;
+            m.back().stride = stride;
+        } else {
+            m.push_back({size, stride, static_cast<bool>(reduce[d])});
+        }
+    }
+    return m;
+}
+
+// Element offsets of every index combination of `ds` (row-major, last fastest).
+std::vector<int64_t> offsets_of(const std::vector<MergedDim>& ds) {
+    std::vector<int64_t> offs{0};
+    for (const MergedDim& d : ds) {
+        std::vector<int64_t> next;
+        next.reserve(offs.size() * d.size);
+        for (int64_t base : offs)
+            for (int64_t i = 0; i < d.size; ++i) next.push_back(base + i * d.stride);
+        offs.swap(next);
+    }
+    return offs;
+}
+
+// Sums with the accumulator Acc, in one of two loop shapes that read memory in order:
+// - the last merged dim is reduced and contiguous (mean over H, W): each output adds up runs;
+// - the last merged dim is kept and contiguous (sum over the batch or the radix): each output row
+//   adds whole input rows.
+// Returns false when neither holds (the caller walks element by element).
+template <typename T, typename Acc>
+bool sum_runs(const Tensor& a, const std::vector<MergedDim>& m, T* dst) {
+    if (m.empty() || m.back().stride != 1) return false;
+    std::vector<MergedDim> kept, red;
+    for (size_t i = 0; i + 1 < m.size(); ++i) (m[i].reduced ? red : kept).push_back(m[i]);
+    const std::vector<int64_t> kept_offs = offsets_of(kept), red_offs = offsets_of(red);
+    const int64_t L = m.back().size, n_red_offs = static_cast<int64_t>(red_offs.size());
+    const int64_t n_kept = static_cast<int64_t>(kept_offs.size());
+    const T* src = a.data<T>();
+    const bool big = n_kept * n_red_offs * L >= kParallelGrain && n_kept > 1;
+    if (m.back().reduced) {
+#pragma omp parallel for schedule(static) if (big)
+        for (int64_t o = 0; o < n_kept; ++o) {
+            Acc acc = 0;
+            for (int64_t r = 0; r < n_red_offs; ++r) {
+                const T* run = src + kept_offs[o] + red_offs[r];
+#pragma omp simd reduction(+ : acc)
+                for (int64_t i = 0; i < L; ++i) acc += run[i];
+            }
+            dst[o] = static_cast<T>(acc);
+        }
+    } else {
+#pragma omp parallel if (big)
+        {
+            std::vector<Acc> acc(static_cast<size_t>(L));
+#pragma omp for schedule(static)
+            for (int64_t o = 0; o < n_kept; ++o) {
+                std::fill(acc.begin(), acc.end(), Acc(0));
+                for (int64_t r = 0; r < n_red_offs; ++r) {
+                    const T* row = src + kept_offs[o] + red_offs[r];
+#pragma omp simd
+                    for (int64_t i = 0; i < L; ++i) acc[i] += row[i];
+                }
+                for (int64_t i = 0; i < L; ++i) dst[o * L + i] = static_cast<T>(acc[i]);
+            }
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 Tensor sum(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) {
@@ -87,8 +169,9 @@ Tensor sum(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) {
     dispatch_all(a.dtype(), [&](auto tag) {
         using T = decltype(tag);
         using Acc = std::conditional_t<std::is_same_v<T, int64_t>, int64_t, double>;
-        const T* src = a.data<T>();
         T* dst = out.data<T>();
+        if (p.n_red > 0 && sum_runs<T, Acc>(a, merge_dims(a, dims), dst)) return;
+        const T* src = a.data<T>();
 #pragma omp parallel for schedule(static) if (p.n_out * p.n_red >= kParallelGrain && p.n_out > 1)
         for (int64_t o = 0; o < p.n_out; ++o) {
             Acc acc = 0;

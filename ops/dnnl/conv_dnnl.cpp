@@ -7,6 +7,7 @@
 
 #include <unordered_map>
 
+#include "ops/dnnl/conv_gemm.h"
 #include "ops/dnnl/dnnl_context.h"
 #include "ops/dnnl/primitive_cache.h"
 
@@ -243,21 +244,39 @@ void check_f32(const Tensor& t, const char* what) {
 }  // namespace
 
 ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass) {
-    // Measured with bench/conv_bench.cpp, reorders included (docs/performance.md):
-    // - dense 1x1 on large maps: oneDNN's gemm runs NCHW as fast as jit_1x1 runs nChw16c, so the
-    //   two reorders (input in, output back) are pure loss: plain. On small maps (7x7) the gemm
-    //   is poorly shaped and blocked wins forward and backward-data; backward-weights stays plain.
+    // Measured with bench/conv_bench.cpp (ResNeXt-50 shapes) and bench/small_conv_bench.cpp
+    // (resnest_small at batch 128), reorders included (docs/performance.md):
+    // - 1x1 convs on 1x1 maps (attention fcs): one [N, C] x [C, O] product per group (Gemm) beats
+    //   any convolution kernel, which sees a tiny image 128 times.
+    // - dense 1x1 stride 1 on large maps: oneDNN's gemm runs NCHW as fast as jit_1x1 runs
+    //   nChw16c, so the two reorders (input in, output back) are pure loss. Our per-image sgemm
+    //   (Gemm) matches or beats oneDNN's NCHW gemm forward and backward-data and needs no
+    //   scratchpad; backward-weights stays on oneDNN's plain gemm. On small maps (7x7) the gemm
+    //   is poorly shaped and blocked wins forward and backward-data.
     // - everything else (grouped, depthwise, dense 3x3 and larger): the blocked jit kernels are
-    //   2-3x faster than gemm on NCHW even after the reorders. For grouped backward-weights with
-    //   fewer than 8 channels per group oneDNN has no blocked kernel and picks gemm on plain
-    //   layouts itself, so asking for Blocked costs nothing there.
-    // - dense convs on very few input channels (the 3-channel stem): blocked backward-data pads
-    //   the channels to 16 and runs 3x slower than gemm.
+    //   2-3x faster than gemm on NCHW even after the reorders, with three exceptions:
+    //   * dense convs on very few input channels (the stems): blocked backward-data pads the
+    //     channels to 16 and runs 1.5-15x slower than im2col + sgemm; with one input channel the
+    //     same holds forward.
+    //   * grouped backward-weights with few groups of < 8 input channels (ResNeSt's radix-2
+    //     3x3 on 8 channels): oneDNN pads the channels to 16 and runs its avx2 kernel 2x slower
+    //     than im2col + sgemm. With many groups (ResNeXt's 32) oneDNN picks gemm itself.
+    const bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 &&
+                           g.pw == 0;
     const bool dense_pointwise = g.KH == 1 && g.KW == 1 && g.G == 1;
-    if (g.G == 1 && g.C < 16 && pass == ConvPass::BackwardData) return ConvLayout::Plain;
-    if (!dense_pointwise) return ConvLayout::Blocked;
     const bool small_map = g.OH * g.OW < 100;
-    return small_map && pass != ConvPass::BackwardWeights ? ConvLayout::Blocked : ConvLayout::Plain;
+    if (pointwise && g.H * g.W == 1) return ConvLayout::Gemm;
+    if (g.G == 1 && g.C < 16 && !dense_pointwise) {
+        if (pass == ConvPass::BackwardData || (pass == ConvPass::Forward && g.C == 1))
+            return ConvLayout::Gemm;
+        return ConvLayout::Blocked;
+    }
+    if (g.G > 1 && g.G <= 4 && g.cg() < 8 && pass == ConvPass::BackwardWeights)
+        return ConvLayout::Gemm;
+    if (!dense_pointwise) return ConvLayout::Blocked;
+    if (pass == ConvPass::BackwardWeights) return ConvLayout::Plain;
+    if (small_map) return ConvLayout::Blocked;
+    return pointwise ? ConvLayout::Gemm : ConvLayout::Plain;
 }
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeometry& g,
@@ -265,9 +284,15 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     check_f32(x, "input");
     check_f32(w, "weight");
     if (b.defined()) check_f32(b, "bias");
-    auto e = entry_for(g, ConvPass::Forward, layout, training, b.defined());
+    if (layout == ConvLayout::Auto) layout = choose_layout(g, ConvPass::Forward);
     Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
     Tensor y = empty(g.output_shape(), DType::Float32);
+    if (layout == ConvLayout::Gemm) {
+        gemm_conv::forward(xc.data<float>(), wc.data<float>(),
+                           bc.defined() ? bc.data<float>() : nullptr, y.data<float>(), g);
+        return y;
+    }
+    auto e = entry_for(g, ConvPass::Forward, layout, training, b.defined());
     std::vector<void*> ptrs{xc.raw_data(), wc.raw_data()};
     if (b.defined()) ptrs.push_back(bc.raw_data());
     ptrs.push_back(y.raw_data());
@@ -279,9 +304,14 @@ Tensor conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const ConvGeo
                             ConvLayout layout) {
     check_f32(grad_y, "grad_output");
     check_f32(w, "weight");
-    auto e = entry_for(g, ConvPass::BackwardData, layout, true, false);
+    if (layout == ConvLayout::Auto) layout = choose_layout(g, ConvPass::BackwardData);
     Tensor gyc = grad_y.contiguous(), wc = w.contiguous();
     Tensor gx = empty(g.input_shape(), DType::Float32);
+    if (layout == ConvLayout::Gemm) {
+        gemm_conv::backward_data(gyc.data<float>(), wc.data<float>(), gx.data<float>(), g);
+        return gx;
+    }
+    auto e = entry_for(g, ConvPass::BackwardData, layout, true, false);
     run(*e, {gyc.raw_data(), wc.raw_data(), gx.raw_data()});
     return gx;
 }
@@ -291,10 +321,16 @@ std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Te
                                                   ConvLayout layout) {
     check_f32(grad_y, "grad_output");
     check_f32(x, "input");
-    auto e = entry_for(g, ConvPass::BackwardWeights, layout, true, with_bias);
+    if (layout == ConvLayout::Auto) layout = choose_layout(g, ConvPass::BackwardWeights);
     Tensor gyc = grad_y.contiguous(), xc = x.contiguous();
     Tensor gw = empty(g.weight_shape(), DType::Float32);
     Tensor gb = with_bias ? empty({g.O}, DType::Float32) : Tensor();
+    if (layout == ConvLayout::Gemm) {
+        gemm_conv::backward_weights(gyc.data<float>(), xc.data<float>(), gw.data<float>(),
+                                    with_bias ? gb.data<float>() : nullptr, g);
+        return {gw, gb};
+    }
+    auto e = entry_for(g, ConvPass::BackwardWeights, layout, true, with_bias);
     std::vector<void*> ptrs{gyc.raw_data(), xc.raw_data(), gw.raw_data()};
     if (with_bias) ptrs.push_back(gb.raw_data());
     run(*e, ptrs);
@@ -302,6 +338,8 @@ std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Te
 }
 
 std::string conv_impl_info(const ConvGeometry& g, ConvPass pass, ConvLayout layout) {
+    if (layout == ConvLayout::Auto) layout = choose_layout(g, pass);
+    if (layout == ConvLayout::Gemm) return "cardinal:im2col+sgemm";
     return entry_for(g, pass, layout, true, false)->impl;
 }
 

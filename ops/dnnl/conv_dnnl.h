@@ -3,7 +3,8 @@
 //
 // Our tensors are plain NCHW (abcd) with oihw / goihw weights. Each pass either runs on those
 // directly (Plain), or lets oneDNN pick its blocked layouts (format_tag::any) and reorders in and
-// out (Blocked), or reorders activations to NHWC with weights `any` (ChannelsLast).
+// out (Blocked), or reorders activations to NHWC with weights `any` (ChannelsLast), or skips
+// oneDNN's convolution and runs im2col + dnnl_sgemm per image on NCHW (Gemm, conv_gemm.h).
 // choose_layout() picks per pass from measurements (docs/performance.md).
 #pragma once
 #include <string>
@@ -15,7 +16,7 @@
 namespace cardinal::onednn {
 
 enum class ConvPass { Forward, BackwardData, BackwardWeights };
-enum class ConvLayout { Auto, Plain, Blocked, ChannelsLast };
+enum class ConvLayout { Auto, Plain, Blocked, ChannelsLast, Gemm };
 
 // The layout Auto resolves to for this convolution and pass.
 ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass);

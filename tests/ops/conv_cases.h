@@ -69,4 +69,17 @@ inline std::vector<ConvCase> resnext_cases() {
     };
 }
 
+// Shapes of resnest_small (scaled down in batch and size), where the Gemm layout is chosen.
+inline std::vector<ConvCase> small_model_cases() {
+    return {
+        {3, 1, 8, 11, 9, 3, 1, 1, 1, 1, false, 0},   // stem 3x3 from one channel
+        {3, 8, 16, 11, 9, 3, 1, 1, 1, 1, false, 0},  // stem 3x3 on 8 channels
+        {3, 8, 16, 11, 9, 3, 2, 1, 1, 1, false, 0},  // radix-2 grouped 3x3, 4 channels/group
+        {3, 16, 32, 12, 12, 1, 1, 1, 0, 1, true, 0}, // 1x1 on a large map, with bias
+        {5, 16, 32, 1, 1, 1, 1, 1, 0, 1, true, 0},   // attention fc1 on a 1x1 map
+        {5, 32, 64, 1, 1, 1, 2, 1, 0, 1, true, 0},   // grouped attention fc2
+        {2, 6, 4, 7, 7, 3, 1, 2, 1, 1, true, 0},     // stem-like, stride 2 (im2col strides)
+    };
+}
+
 }  // namespace conv_test

@@ -102,6 +102,10 @@ TEST_CASE("oneDNN conv passes match the float64 reference over the grid", "[conv
                 INFO("blocked layout");
                 compare_passes(c, ConvLayout::Blocked);
             }
+            {
+                INFO("gemm layout");
+                compare_passes(c, ConvLayout::Gemm);
+            }
             if (k == 3) {  // one kernel size: NHWC shares all its plumbing with Blocked
                 INFO("channels-last layout");
                 compare_passes(c, ConvLayout::ChannelsLast);
@@ -121,7 +125,21 @@ TEST_CASE("oneDNN conv matches the reference on ResNeXt-like shapes", "[conv][dn
     for (const ConvCase& c : conv_test::resnext_cases()) {
         INFO(c.str());
         for (ConvLayout layout : {ConvLayout::Plain, ConvLayout::Blocked, ConvLayout::ChannelsLast,
-                                  ConvLayout::Auto}) {
+                                  ConvLayout::Gemm, ConvLayout::Auto}) {
+            INFO("layout " << static_cast<int>(layout));
+            compare_passes(c, layout);
+        }
+        compare_autograd(c);
+    }
+}
+
+TEST_CASE("conv matches the reference on resnest_small-like shapes", "[conv][dnnl]") {
+    // The shapes choose_layout sends to im2col + sgemm: 1-channel and 8-channel dense stems,
+    // radix-2 grouped 3x3 on 4 channels per group, 1x1 convs on large maps and on 1x1 maps
+    // (attention fcs, grouped and with bias).
+    for (const ConvCase& c : conv_test::small_model_cases()) {
+        INFO(c.str());
+        for (ConvLayout layout : {ConvLayout::Gemm, ConvLayout::Auto}) {
             INFO("layout " << static_cast<int>(layout));
             compare_passes(c, layout);
         }

@@ -1,4 +1,4 @@
-// How an op records itself. The pattern (see ops/mul.cpp):
+// How an op records itself. The pattern (see ops/arithmetic.cpp):
 //
 //   Tensor mul(const Tensor& a, const Tensor& b) {
 //       Tensor out = kernels::mul(a, b);

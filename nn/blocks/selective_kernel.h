@@ -1,5 +1,6 @@
 // Selective Kernel convolution (timm SelectiveKernel, configs.md 4.2), P paths:
-//   path_i = relu(bn_i(conv_i(x_i)))   conv_i: 3x3, dilation (i+1)*dilation (keep_3x3), stride s,
+//   path_i = relu(bn_i(conv_i(x_i)))   conv_i for kernel size k_i (default {3, 5}): with keep_3x3 a
+//            3x3 with dilation dilation*(k_i-1)/2 (so 1, 2 for the default), stride s,
 //            groups = min(out, groups); x_i = x (or the i-th channel slice when split_input)
 //   u = sum_i path_i;  z = relu(bn(fc_reduce(mean_{H,W}(u))));  a = fc_select(z) [B, P*out]
 //   w = softmax over i of a.view(B, P, out) (path-major);  y = sum_i path_i * w_i

@@ -33,6 +33,38 @@ AttnConfig attn_of(const ResNetConfig& c) {
     return a;
 }
 
+SkKwargs sk_of(const ResNetConfig& c) {
+    SkKwargs sk;
+    sk.rd_ratio = c.block_args.sk_kwargs.rd_ratio;
+    sk.rd_divisor = c.block_args.sk_kwargs.rd_divisor;
+    sk.split_input = c.block_args.sk_kwargs.split_input;
+    return sk;
+}
+
+// Where a block sits in the network: the fields every block config shares.
+struct BlockPlace {
+    int64_t inplanes, planes, stride;
+    ModulePtr downsample;
+    double drop_path_rate;
+    Generator* gen;
+};
+
+// Fills the shared fields of a block's config, builds it, and applies zero_init_last.
+template <typename Block, typename Config>
+ModulePtr build_block(Config cfg, const ResNetConfig& c, const BlockPlace& p) {
+    cfg.inplanes = p.inplanes;
+    cfg.planes = p.planes;
+    cfg.stride = p.stride;
+    cfg.cardinality = c.cardinality;
+    cfg.base_width = c.base_width;
+    cfg.downsample = p.downsample;
+    cfg.drop_path_rate = p.drop_path_rate;
+    cfg.gen = p.gen;
+    auto block = std::make_shared<Block>(cfg);
+    if (c.zero_init_last) block->zero_init_last();
+    return block;
+}
+
 }  // namespace
 
 ResNet::ResNet(const ResNetConfig& config, Generator* gen) : config_(config), gen_(gen) {
@@ -82,57 +114,27 @@ ResNet::ResNet(const ResNetConfig& config, Generator* gen) : config_(config), ge
             if (b == 0 && (stride != 1 || inplanes != planes * expansion))
                 downsample = make_shortcut(c, inplanes, planes * expansion, stride, gen);
             const double dpr = total_blocks > 1 ? c.drop_path_rate * block_idx / (total_blocks - 1) : 0.0;
+            const BlockPlace place{inplanes, planes, stride, downsample, dpr, gen};
             ModulePtr block;
-            if (c.block == "Bottleneck") {
-                BottleneckConfig bc;
-                bc.inplanes = inplanes; bc.planes = planes; bc.stride = stride;
-                bc.cardinality = c.cardinality; bc.base_width = c.base_width;
-                bc.attn = attn_of(c); bc.downsample = downsample;
-                bc.drop_block_rate = db_rate; bc.drop_block_size = db_size;
-                bc.drop_path_rate = dpr; bc.gen = gen;
-                auto blk = std::make_shared<Bottleneck>(bc);
-                if (c.zero_init_last) blk->zero_init_last();
-                block = blk;
-            } else if (c.block == "BasicBlock") {
-                BasicBlockConfig bc;
-                bc.inplanes = inplanes; bc.planes = planes; bc.stride = stride;
-                bc.cardinality = c.cardinality; bc.base_width = c.base_width;
-                bc.attn = attn_of(c); bc.downsample = downsample;
-                bc.drop_block_rate = db_rate; bc.drop_block_size = db_size;
-                bc.drop_path_rate = dpr; bc.gen = gen;
-                auto blk = std::make_shared<BasicBlock>(bc);
-                if (c.zero_init_last) blk->zero_init_last();
-                block = blk;
-            } else if (c.block == "ResNestBottleneck") {
-                ResNestBottleneckConfig rc;
-                rc.inplanes = inplanes; rc.planes = planes; rc.stride = stride;
-                rc.cardinality = c.cardinality; rc.base_width = c.base_width;
-                rc.radix = c.block_args.radix; rc.avd = c.block_args.avd; rc.avd_first = c.block_args.avd_first;
-                rc.downsample = downsample;
-                rc.drop_block_rate = db_rate; rc.drop_block_size = db_size;
-                rc.drop_path_rate = dpr; rc.gen = gen;
-                auto blk = std::make_shared<ResNestBottleneck>(rc);
-                if (c.zero_init_last) blk->zero_init_last();
-                block = blk;
-            } else {  // SelectiveKernelBasic / SelectiveKernelBottleneck
-                SkBlockConfig kc;
-                kc.inplanes = inplanes; kc.planes = planes; kc.stride = stride;
-                kc.cardinality = c.cardinality; kc.base_width = c.base_width;
-                kc.sk.rd_ratio = c.block_args.sk_kwargs.rd_ratio;
-                kc.sk.rd_divisor = c.block_args.sk_kwargs.rd_divisor;
-                kc.sk.split_input = c.block_args.sk_kwargs.split_input;
-                kc.attn = attn_of(c); kc.downsample = downsample;
-                kc.drop_path_rate = dpr; kc.gen = gen;
-                if (c.block == "SelectiveKernelBasic") {
-                    auto blk = std::make_shared<SelectiveKernelBasic>(kc);
-                    if (c.zero_init_last) blk->zero_init_last();
-                    block = blk;
-                } else {
-                    auto blk = std::make_shared<SelectiveKernelBottleneck>(kc);
-                    if (c.zero_init_last) blk->zero_init_last();
-                    block = blk;
-                }
-            }
+            if (c.block == "Bottleneck")
+                block = build_block<Bottleneck>(
+                    BottleneckConfig{.attn = attn_of(c), .drop_block_rate = db_rate, .drop_block_size = db_size}, c,
+                    place);
+            else if (c.block == "BasicBlock")
+                block = build_block<BasicBlock>(
+                    BasicBlockConfig{.attn = attn_of(c), .drop_block_rate = db_rate, .drop_block_size = db_size}, c,
+                    place);
+            else if (c.block == "ResNestBottleneck")
+                block = build_block<ResNestBottleneck>(
+                    ResNestBottleneckConfig{.radix = c.block_args.radix, .avd = c.block_args.avd,
+                                            .avd_first = c.block_args.avd_first, .drop_block_rate = db_rate,
+                                            .drop_block_size = db_size},
+                    c, place);
+            else if (c.block == "SelectiveKernelBasic")
+                block = build_block<SelectiveKernelBasic>(SkBlockConfig{.sk = sk_of(c), .attn = attn_of(c)}, c, place);
+            else
+                block = build_block<SelectiveKernelBottleneck>(SkBlockConfig{.sk = sk_of(c), .attn = attn_of(c)}, c,
+                                                               place);
             stage->push_back(block);
             inplanes = planes * expansion;
         }

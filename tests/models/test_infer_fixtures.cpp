@@ -6,8 +6,9 @@
 // Float32: eval logits within 1e-4. Train mode is ill-conditioned on these tiny networks (BN over
 // two values in layer4 at 1x1 with batch 2, attention BNs on 1x1 maps): the float64 run itself
 // lands 1e5-1e6 ulps away from the reference there (up to 6e-11 against an epsilon of 1e-16), so
-// float32's epsilon of 6e-8 turns into up to ~2e-2 on the deepest gradients and ~3e-4 on the train
-// logits. Those get 1e-3 (train logits, loss, running stats) and 5e-2 (gradients).
+// float32's epsilon of 6e-8 turns into up to ~2e-2 on the deepest gradients and 3e-4..1.2e-3 on
+// the train logits (the value moves with the summation order of the conv path chosen). Those get
+// 5e-3 (train logits, loss, running stats) and 5e-2 (gradients); float64 is the exact check.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -133,7 +134,7 @@ TEST_CASE("infer reproduces every model fixture in float64", "[infer][fixtures]"
 }
 
 TEST_CASE("infer reproduces every model fixture in float32", "[infer][fixtures]") {
-    check_all(DType::Float32, {1e-4, 1e-3, 5e-2});
+    check_all(DType::Float32, {1e-4, 5e-3, 5e-2});
 }
 
 TEST_CASE("infer top-k follows the logits", "[infer]") {

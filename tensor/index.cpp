@@ -29,6 +29,23 @@ void check_index(const char* op, const Shape& data_shape, int64_t dim, const Ten
                       dim);
 }
 
+// Visits every index element: `at` is its flat position (also the position in the gathered
+// output / scattered source), the second argument the flat position it selects in the
+// indexed tensor.
+template <typename Fn>
+void walk_index(const char* op, const DimSplit& s, int64_t k, int64_t n, int64_t dim, const int64_t* idx,
+                Fn&& fn) {
+    for (int64_t o = 0; o < s.outer; ++o)
+        for (int64_t j = 0; j < k; ++j)
+            for (int64_t i = 0; i < s.inner; ++i) {
+                const int64_t at = (o * k + j) * s.inner + i;
+                const int64_t t = idx[at];
+                check<IndexError>(t >= 0 && t < n, op, ": index ", t, " out of range for dim ", dim,
+                                  " of size ", n);
+                fn(at, (o * n + t) * s.inner + i);
+            }
+}
+
 }  // namespace
 
 Tensor gather(const Tensor& a_in, int64_t dim, const Tensor& index_in) {
@@ -43,15 +60,8 @@ Tensor gather(const Tensor& a_in, int64_t dim, const Tensor& index_in) {
         using T = decltype(tag);
         const T* src = a.data<T>();
         T* dst = out.data<T>();
-        for (int64_t o = 0; o < s.outer; ++o)
-            for (int64_t j = 0; j < k; ++j)
-                for (int64_t i = 0; i < s.inner; ++i) {
-                    const int64_t at = (o * k + j) * s.inner + i;
-                    const int64_t t = idx[at];
-                    check<IndexError>(t >= 0 && t < n, "gather: index ", t,
-                                      " out of range for dim ", dim, " of size ", n);
-                    dst[at] = src[(o * n + t) * s.inner + i];
-                }
+        walk_index("gather", s, k, n, dim, idx,
+                   [&](int64_t at, int64_t from) { dst[at] = src[from]; });
     });
     return out;
 }
@@ -71,15 +81,8 @@ Tensor scatter_add(const Shape& shape, int64_t dim, const Tensor& index_in, cons
         using T = decltype(tag);
         const T* from = src.data<T>();
         T* dst = out.data<T>();
-        for (int64_t o = 0; o < s.outer; ++o)
-            for (int64_t j = 0; j < k; ++j)
-                for (int64_t i = 0; i < s.inner; ++i) {
-                    const int64_t at = (o * k + j) * s.inner + i;
-                    const int64_t t = idx[at];
-                    check<IndexError>(t >= 0 && t < n, "scatter_add: index ", t,
-                                      " out of range for dim ", dim, " of size ", n);
-                    dst[(o * n + t) * s.inner + i] += from[at];
-                }
+        walk_index("scatter_add", s, k, n, dim, idx,
+                   [&](int64_t at, int64_t to) { dst[to] += from[at]; });
     });
     return out;
 }

@@ -14,11 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/timing.h"
 #include "ops/dnnl/conv_dnnl.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
 
 using namespace cardinal;
+using bench::best_seconds;
 using onednn::ConvLayout;
 using onednn::ConvPass;
 
@@ -50,19 +52,6 @@ const Layer kLayers[] = {
     {"dense 3x3 64->64 @56", 64, 64, 56, 3, 1, 1},
     {"depthwise 3x3 128 @56", 128, 128, 56, 3, 128, 1},
 };
-
-// Fastest of `reps` calls after one warm-up call.
-double best_seconds(const std::function<void()>& fn, int reps) {
-    fn();
-    std::vector<double> t;
-    for (int r = 0; r < reps; ++r) {
-        auto start = std::chrono::steady_clock::now();
-        fn();
-        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t.front();  // best of reps: contention from other processes only adds time
-}
 
 double sgemm_gflops(int reps) {
     const int64_t n = 2048;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <vector>
 
+#include "bench/timing.h"
 #include "ops/dnnl/conv_dnnl.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
@@ -49,18 +50,6 @@ const Layer kLayers[] = {
     {"fc 1x1 64->128 @1", 64, 128, 1, 1, 1},
 };
 
-double best_ms(const std::function<void()>& fn, int reps) {
-    fn();
-    double best = 1e30;
-    for (int r = 0; r < reps; ++r) {
-        auto start = std::chrono::steady_clock::now();
-        fn();
-        best = std::min(best, std::chrono::duration<double, std::milli>(
-                                  std::chrono::steady_clock::now() - start).count());
-    }
-    return best;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,7 +84,7 @@ int main(int argc, char** argv) {
                     fn = [&] { onednn::conv2d_backward_data(gy, w, g, layout); };
                 else
                     fn = [&] { onednn::conv2d_backward_weights(gy, x, g, false, layout); };
-                const double ms = best_ms(fn, reps);
+                const double ms = 1e3 * bench::best_seconds(fn, reps);
                 total[i++] += ms;
                 if (layout == chosen) chosen_total += ms;
                 std::printf(layout == chosen ? " **%.2f** |" : " %.2f |", ms);

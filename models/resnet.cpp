@@ -147,7 +147,11 @@ ResNet::ResNet(const ResNetConfig& config, Generator* gen) : config_(config), ge
 Tensor ResNet::forward_features(const Tensor& x) {
     check<ShapeError>(x.dim() == 4 && x.size(1) == config_.in_chans, "ResNet: expected input [N, ",
                       config_.in_chans, ", H, W], got ", describe(x));
-    Tensor y = (*maxpool_)((*act1_)((*bn1_)((*conv1_)(x))));
+    // float32 runs channels-last from the stem to the global pool: every oneDNN convolution
+    // then reads and writes NHWC directly, with no reorder (docs/performance.md). float64, the
+    // reference path, stays NCHW. Values are the same either way; only the strides differ.
+    const Tensor xin = x.dtype() == DType::Float32 ? contiguous(x, MemoryFormat::ChannelsLast) : x;
+    Tensor y = (*maxpool_)((*act1_)((*bn1_)((*conv1_)(xin))));
     for (auto& layer : layers_) y = (*layer)(y);
     return y;
 }

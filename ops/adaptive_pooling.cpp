@@ -11,6 +11,8 @@
 #include "autograd/function.h"
 #include "ops/pool_common.h"
 #include "ops/pooling.h"
+#include "tensor/kernels.h"
+#include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 
 namespace cardinal {
@@ -128,6 +130,7 @@ Tensor adaptive_max(const Tensor& x, const Windows& rows, const Windows& cols,
 
 struct GlobalAvgPool2dBackward : Node {
     Shape x_shape_;
+    bool channels_last_ = false;  // gx in x's layout
     std::string name() const override { return "GlobalAvgPool2dBackward"; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override;
 };
@@ -149,6 +152,19 @@ Tensor global_forward(const Tensor& x, const PoolDims& dm) {
     return y;
 }
 
+// Channels-last: y[n, c] = mean over the pixel rows x[n, p, c] (kernels::sum adds whole rows,
+// vectorised over c); gx[n, p, c] = g[n, c] / (H*W) written row by row.
+Tensor global_forward_channels_last(const Tensor& x) {
+    return kernels::mean(x, {2, 3}, true).contiguous();
+}
+
+Tensor global_backward_channels_last(const Shape& xs, const Tensor& grad_y) {
+    Tensor gx = empty(xs, grad_y.dtype(), MemoryFormat::ChannelsLast);
+    gx.copy_(grad_y.reshape({xs[0], xs[1], 1, 1}).expand(xs));
+    kernels::mul_scalar_(gx, 1.0 / static_cast<double>(xs[2] * xs[3]));
+    return gx;
+}
+
 template <typename T>
 Tensor global_backward(const Shape& xs, const Tensor& grad_y) {
     const Tensor g = grad_y.contiguous();
@@ -167,6 +183,7 @@ Tensor global_backward(const Shape& xs, const Tensor& grad_y) {
 }
 
 std::vector<Tensor> GlobalAvgPool2dBackward::apply(std::vector<Tensor>&& g) {
+    if (channels_last_) return {global_backward_channels_last(x_shape_, g[0])};
     return {dispatch_floating(g[0].dtype(), "global_avg_pool2d backward", [&](auto tag) {
         return global_backward<decltype(tag)>(x_shape_, g[0]);
     })};
@@ -208,11 +225,14 @@ Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
 
 Tensor global_avg_pool2d(const Tensor& x) {
     const PoolDims dm = pool_detail::check_input(x, "global_avg_pool2d");
-    const Tensor xc = x.contiguous();
-    Tensor y = dispatch_floating(x.dtype(), "global_avg_pool2d",
-                                 [&](auto tag) { return global_forward<decltype(tag)>(xc, dm); });
+    const bool channels_last = memory_format_of(x) == MemoryFormat::ChannelsLast;
+    Tensor y = channels_last ? global_forward_channels_last(x)
+                             : dispatch_floating(x.dtype(), "global_avg_pool2d", [&](auto tag) {
+                                   return global_forward<decltype(tag)>(x.contiguous(), dm);
+                               });
     if (auto node = make_node<GlobalAvgPool2dBackward>({x})) {
         node->x_shape_ = x.shape();
+        node->channels_last_ = channels_last;
         record(node, {y});
     }
     return y;

@@ -16,11 +16,19 @@
 //   eval:     grad_x = w_c rstd_c g                                (the statistics are constants)
 // Both are computed as grad_x = a_c g + b_c (x - mean_c) + k_c with per-channel a, b, k, so the
 // inner loop is a single contiguous multiply-add stream over each H*W plane.
+//
+// Layouts: a contiguous (NCHW) input is walked plane by plane, one channel per plane. A
+// channels-last (NHWC) input is a matrix of M = N*H*W pixel rows by C channels; its kernels
+// (the `_cl` ones) sweep whole rows, vectorised over the channels, and the per-channel sums are
+// taken over fixed chunks of rows, added in chunk order, so the result does not depend on the
+// thread count. The output and grad_x keep the input's layout.
 #include "ops/batch_norm.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/function.h"
+#include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 
 namespace cardinal {
@@ -86,6 +94,80 @@ void normalize(const T* x, T* y, int64_t N, int64_t C, int64_t HW, const std::ve
     }
 }
 
+// ---- channels-last kernels: x is [M, C] row-major ----
+
+// Rows [begin, end) of chunk k of M rows split into `chunks` equal parts.
+constexpr int64_t kRowChunks = 64;
+inline int64_t chunk_begin(int64_t k, int64_t M, int64_t chunks) { return k * M / chunks; }
+
+// acc[c] = sum over rows of f(row pointers), per chunk, then added in chunk order.
+// visit(row_index, acc_chunk) adds one row's contributions into acc_chunk (2*C doubles).
+template <typename Visit>
+std::vector<double> chunked_channel_sums(int64_t M, int64_t C, int64_t width, Visit&& visit) {
+    const int64_t chunks = std::min<int64_t>(kRowChunks, std::max<int64_t>(M, 1));
+    std::vector<double> part(static_cast<size_t>(chunks * width * C), 0.0);
+#pragma omp parallel for schedule(static) if (M * C >= kParallelGrain)
+    for (int64_t k = 0; k < chunks; ++k) {
+        double* acc = part.data() + k * width * C;
+        for (int64_t m = chunk_begin(k, M, chunks); m < chunk_begin(k + 1, M, chunks); ++m)
+            visit(m, acc);
+    }
+    std::vector<double> total(static_cast<size_t>(width * C), 0.0);
+    for (int64_t k = 0; k < chunks; ++k)
+        for (int64_t i = 0; i < width * C; ++i) total[i] += part[k * width * C + i];
+    return total;
+}
+
+template <typename T>
+void channel_moments_cl(const T* x, int64_t M, int64_t C, std::vector<double>& mean,
+                        std::vector<double>& var) {
+    const double n = static_cast<double>(M);
+    const std::vector<double> s = chunked_channel_sums(M, C, 1, [&](int64_t m, double* acc) {
+        const T* row = x + m * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) acc[c] += row[c];
+    });
+    std::vector<T> mt(C);
+    for (int64_t c = 0; c < C; ++c) {
+        mean[c] = s[c] / n;
+        mt[c] = static_cast<T>(mean[c]);
+    }
+    // Second pass around the mean; `shift` corrects for rounding the mean to T.
+    const std::vector<double> q = chunked_channel_sums(M, C, 2, [&](int64_t m, double* acc) {
+        const T* row = x + m * C;
+        double* sq = acc;
+        double* shift = acc + C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) {
+            const double d = static_cast<double>(row[c] - mt[c]);
+            sq[c] += d * d;
+            shift[c] += d;
+        }
+    });
+    for (int64_t c = 0; c < C; ++c) {
+        const double sh = q[C + c] / n;
+        var[c] = std::max(0.0, q[c] / n - sh * sh);
+    }
+}
+
+template <typename T>
+void normalize_cl(const T* x, T* y, int64_t M, int64_t C, const std::vector<double>& mean,
+                  const std::vector<double>& scale, const std::vector<double>& shift) {
+    std::vector<T> m(C), a(C), k(C);
+    for (int64_t c = 0; c < C; ++c) {
+        m[c] = static_cast<T>(mean[c]);
+        a[c] = static_cast<T>(scale[c]);
+        k[c] = static_cast<T>(shift[c]);
+    }
+#pragma omp parallel for schedule(static) if (M * C >= kParallelGrain)
+    for (int64_t r = 0; r < M; ++r) {
+        const T* p = x + r * C;
+        T* q = y + r * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) q[c] = (p[c] - m[c]) * a[c] + k[c];
+    }
+}
+
 template <typename T>
 T param(const Tensor& t, int64_t c, T fallback) {
     return t.defined() ? t.data<T>()[c * t.stride(0)] : fallback;
@@ -96,11 +178,15 @@ Tensor forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const 
                const Tensor& rv, bool training, double momentum, double eps,
                std::vector<double>& mean, std::vector<double>& rstd) {
     const int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
+    const bool cl = memory_format_of(x) == MemoryFormat::ChannelsLast;
     const T* xp = x.data<T>();
     std::vector<double> var(C);
     mean.assign(C, 0.0);
     if (training) {
-        channel_moments(xp, N, C, HW, mean, var);
+        if (cl)
+            channel_moments_cl(xp, N * HW, C, mean, var);
+        else
+            channel_moments(xp, N, C, HW, mean, var);
         if (rm.defined()) {  // in place and unrecorded: running stats are buffers, not inputs
             const double n = static_cast<double>(N * HW);
             T* rmp = rm.data<T>();
@@ -125,15 +211,20 @@ Tensor forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const 
         scale[c] = param<T>(weight, c, T(1)) * rstd[c];
         shift[c] = param<T>(bias, c, T(0));
     }
-    Tensor y = empty(x.shape(), x.dtype());
-    normalize(xp, y.data<T>(), N, C, HW, mean, scale, shift);
+    Tensor y = empty(x.shape(), x.dtype(), memory_format_of(x));
+    if (cl)
+        normalize_cl(xp, y.data<T>(), N * HW, C, mean, scale, shift);
+    else
+        normalize(xp, y.data<T>(), N, C, HW, mean, scale, shift);
     return y;
 }
 
 template <typename T>
 std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad_y) {
     const Tensor& x = node.saved_x_;
-    const Tensor g = grad_y.contiguous();
+    const MemoryFormat format = memory_format_of(x);
+    const bool cl = format == MemoryFormat::ChannelsLast;
+    const Tensor g = to_memory_format(grad_y, format);
     const int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
     const double n = static_cast<double>(N * HW);
     const T* xp = x.data<T>();
@@ -144,8 +235,25 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
     // S_g and S_gx per channel (eval grad_x does not need them).
     std::vector<double> s_g(C), s_gx(C);
     const bool need_sums = node.training_ || node.needs_input_grad(1) || node.needs_input_grad(2);
+    if (cl && need_sums) {
+        std::vector<T> mt(C);
+        for (int64_t c = 0; c < C; ++c) mt[c] = static_cast<T>(mean[c]);
+        const std::vector<double> s = chunked_channel_sums(N * HW, C, 2, [&](int64_t r, double* acc) {
+            const T* xq = xp + r * C;
+            const T* gq = gp + r * C;
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) {
+                acc[c] += gq[c];
+                acc[C + c] += static_cast<double>(gq[c]) * static_cast<double>(xq[c] - mt[c]);
+            }
+        });
+        for (int64_t c = 0; c < C; ++c) {
+            s_g[c] = s[c];
+            s_gx[c] = s[C + c] * rstd[c];
+        }
+    }
 #pragma omp parallel for schedule(static) if (need_sums && N * C * HW >= kParallelGrain)
-    for (int64_t c = 0; c < (need_sums ? C : 0); ++c) {
+    for (int64_t c = 0; c < (need_sums && !cl ? C : 0); ++c) {
         const T m = static_cast<T>(mean[c]);
         double sg = 0, sgd = 0;
         for (int64_t b = 0; b < N; ++b) {
@@ -170,10 +278,27 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
             bcoef[c] = node.training_ ? -a[c] * rstd[c] * s_gx[c] / n : 0.0;
             k[c] = node.training_ ? -a[c] * s_g[c] / n : 0.0;
         }
-        grad_x = empty(x.shape(), x.dtype());
+        grad_x = empty(x.shape(), x.dtype(), format);
         T* dx = grad_x.data<T>();
+        if (cl) {
+            std::vector<T> m(C), ac(C), bc(C), kc(C);
+            for (int64_t c = 0; c < C; ++c) {
+                m[c] = static_cast<T>(mean[c]);
+                ac[c] = static_cast<T>(a[c]);
+                bc[c] = static_cast<T>(bcoef[c]);
+                kc[c] = static_cast<T>(k[c]);
+            }
 #pragma omp parallel for schedule(static) if (N * C * HW >= kParallelGrain)
-        for (int64_t plane = 0; plane < N * C; ++plane) {
+            for (int64_t r = 0; r < N * HW; ++r) {
+                const T* xq = xp + r * C;
+                const T* gq = gp + r * C;
+                T* dq = dx + r * C;
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) dq[c] = ac[c] * gq[c] + bc[c] * (xq[c] - m[c]) + kc[c];
+            }
+        }
+#pragma omp parallel for schedule(static) if (N * C * HW >= kParallelGrain)
+        for (int64_t plane = 0; plane < (cl ? 0 : N * C); ++plane) {
             const int64_t c = plane % C;
             const T m = static_cast<T>(mean[c]), ac = static_cast<T>(a[c]);
             const T bc = static_cast<T>(bcoef[c]), kc = static_cast<T>(k[c]);
@@ -237,7 +362,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                           "input of shape ",
                           shape_str(x.shape()));
 
-    const Tensor xc = x.contiguous();
+    const Tensor xc = memory_format_of(x) == MemoryFormat::ChannelsLast ? x : x.contiguous();
     std::vector<double> mean, rstd;
     Tensor y = dispatch_floating(x.dtype(), "batch_norm2d", [&](auto tag) {
         return forward<decltype(tag)>(xc, weight, bias, running_mean, running_var, training,

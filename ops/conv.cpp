@@ -16,6 +16,7 @@
 // f is a constant, so dL/dy = gy * f and the three gradients above follow with that gy.
 //
 // float32 runs on oneDNN (ops/dnnl/conv_dnnl.h), float64 on the reference (ops/reference/).
+// A float32 channels-last input gives a channels-last output, and its gradient is channels-last.
 #include "ops/conv.h"
 #include "ops/mac_counter.h"
 
@@ -26,6 +27,7 @@
 #include "ops/dnnl/conv_dnnl.h"
 #include "ops/reference/conv_reference.h"
 #include "tensor/kernels.h"
+#include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 
 namespace cardinal {
@@ -49,19 +51,9 @@ std::pair<Tensor, Tensor> backward_weights(const Tensor& gy, const Tensor& x,
     return reference::conv2d_backward_weights(gy, x, g, with_bias);
 }
 
-// y[n, o] *= f for every plane (f is [OH, OW]); returns y (contiguous), or a scaled copy.
-Tensor scale_planes(const Tensor& y, const Tensor& f, bool in_place) {
-    Tensor out = in_place ? y : y.contiguous().clone();
-    dispatch_floating(out.dtype(), "rectified_conv2d", [&](auto t) {
-        using T = decltype(t);
-        const int64_t planes = out.size(0) * out.size(1), P = f.numel();
-        T* py = out.data<T>();
-        const T* pf = f.data<T>();
-#pragma omp parallel for schedule(static) if (planes * P >= kParallelGrain)
-        for (int64_t i = 0; i < planes; ++i)
-            for (int64_t j = 0; j < P; ++j) py[i * P + j] *= pf[j];
-    });
-    return out;
+// y * f with f [OH, OW] broadcast over every (n, o) plane; y keeps its layout.
+Tensor scale_planes(const Tensor& y, const Tensor& f) {
+    return kernels::mul(y, f.reshape({1, 1, f.size(0), f.size(1)}));
 }
 
 // Taps of a kernel of `k` taps at output position `o` that land inside [0, in).
@@ -100,7 +92,7 @@ struct Conv2dBackward : Node {
     std::string name() const override { return "Conv2dBackward"; }
     std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
         Tensor gy = grads[0];
-        if (saved_factor_.defined()) gy = scale_planes(gy, saved_factor_, false);
+        if (saved_factor_.defined()) gy = scale_planes(gy, saved_factor_);
         Tensor grad_input, grad_weight, grad_bias;
         if (needs_input_grad(0)) grad_input = backward_data(gy, saved_weight_, geometry_);
         if (needs_input_grad(1)) {
@@ -154,7 +146,9 @@ ConvGeometry validate(const char* op, const Tensor& x, const Tensor& w, const Te
     check<ShapeError>(eh <= ih && ew <= iw, op, ": kernel ", w.size(2), "x", w.size(3),
                       " (dilated extent ", eh, "x", ew, ") is larger than the padded input ", ih,
                       "x", iw);
-    return make_conv_geometry(x.shape(), w.shape(), p);
+    ConvGeometry g = make_conv_geometry(x.shape(), w.shape(), p);
+    g.channels_last = x.dtype() == DType::Float32 && is_channels_last(x);
+    return g;
 }
 
 // conv2d, optionally rectified by `factor` ([OH, OW], undefined for a plain conv).
@@ -163,7 +157,7 @@ Tensor conv2d_impl(const Tensor& x, const Tensor& w, const Tensor& b, const Conv
     MacCounter::add(static_cast<int64_t>(g.flops() / 2));
     auto node = make_node<Conv2dBackward>({x, w, b});
     Tensor y = forward_pass(x, w, b, g, node != nullptr);
-    if (factor.defined()) y = scale_planes(y, factor, true);
+    if (factor.defined()) y = scale_planes(y, factor);
     if (node) {
         if (node->needs_input_grad(0)) node->saved_weight_ = save(w);
         if (node->needs_input_grad(1)) node->saved_input_ = save(x);

@@ -15,6 +15,9 @@ struct ConvGeometry {
     int64_t OH = 0, OW = 0;              // output
     int64_t G = 1;                       // groups
     int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+    // Activations (x, y and their gradients) are channels-last (NHWC) rather than NCHW. The
+    // float32 path keeps the input's format; the float64 reference path is always NCHW.
+    bool channels_last = false;
 
     int64_t cg() const { return C / G; }  // input channels per group
     int64_t og() const { return O / G; }  // output channels per group

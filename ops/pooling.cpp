@@ -15,7 +15,9 @@
 //
 // Speed: loops run in parallel over the N*C planes. Inside a plane the loop order is
 // output row -> tap row -> tap column -> output column, so the innermost loop is a
-// branch-free, vectorisable sweep along an output row.
+// branch-free, vectorisable sweep along an output row. A channels-last input (NHWC) keeps its
+// layout: there the loops run over output pixels and taps, and the innermost, vectorised loop
+// sweeps the C channels of one pixel (the `_cl` kernels).
 #include "ops/pooling.h"
 
 #include <limits>
@@ -23,6 +25,7 @@
 
 #include "autograd/function.h"
 #include "ops/pool_common.h"
+#include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 
 namespace cardinal {
@@ -46,6 +49,7 @@ namespace {
 struct MaxPool2dBackward : Node {
     std::vector<int32_t> saved_argmax_;
     Shape x_shape_;
+    bool channels_last_ = false;  // argmax and gradients in NHWC order
     const char* name_ = "MaxPool2dBackward";
     std::string name() const override { return name_; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override;
@@ -69,7 +73,34 @@ Tensor max_backward(const MaxPool2dBackward& node, const Tensor& grad_y) {
     return gx;
 }
 
+// Channels-last: argmax[(n*OH*OW + o)*C + c] is the pixel (h*W + w) of channel c's maximum.
+// Images run in parallel; inside one image the scatter is serial, so no two threads add to
+// the same element.
+template <typename T>
+Tensor max_backward_cl(const MaxPool2dBackward& node, const Tensor& grad_y) {
+    const Tensor g = to_memory_format(grad_y, MemoryFormat::ChannelsLast);
+    const Shape& xs = node.x_shape_;
+    const int64_t N = xs[0], C = xs[1], HW = xs[2] * xs[3], OHW = g.size(2) * g.size(3);
+    Tensor gx = empty(xs, g.dtype(), MemoryFormat::ChannelsLast);
+    gx.zero_();
+    const T* gp = g.data<T>();
+    const int32_t* arg = node.saved_argmax_.data();
+    T* dx = gx.data<T>();
+#pragma omp parallel for schedule(static) if (N * HW * C >= kParallelGrain)
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t o = 0; o < OHW; ++o) {
+            const int64_t row = (n * OHW + o) * C;
+            for (int64_t c = 0; c < C; ++c)
+                if (arg[row + c] >= 0) dx[(n * HW + arg[row + c]) * C + c] += gp[row + c];
+        }
+    return gx;
+}
+
 std::vector<Tensor> MaxPool2dBackward::apply(std::vector<Tensor>&& g) {
+    if (channels_last_)
+        return {dispatch_floating(g[0].dtype(), name_, [&](auto tag) {
+            return max_backward_cl<decltype(tag)>(*this, g[0]);
+        })};
     return {dispatch_floating(g[0].dtype(), name_,
                               [&](auto tag) { return max_backward<decltype(tag)>(*this, g[0]); })};
 }
@@ -77,10 +108,11 @@ std::vector<Tensor> MaxPool2dBackward::apply(std::vector<Tensor>&& g) {
 }  // namespace
 
 void record_max_pool(const char* node_name, const Tensor& x, const Tensor& y,
-                     std::vector<int32_t> argmax) {
+                     std::vector<int32_t> argmax, bool channels_last) {
     if (auto node = make_node<MaxPool2dBackward>({x})) {
         node->saved_argmax_ = std::move(argmax);
         node->x_shape_ = x.shape();
+        node->channels_last_ = channels_last;
         node->name_ = node_name;
         record(node, {y});
     }
@@ -196,11 +228,54 @@ Tensor max_forward(const Tensor& x, const PoolDims& dm, const Axis& rows, const 
     return y;
 }
 
+// Channels-last max: for each output pixel, the taps inside the input in window order, each a
+// sweep over the C channels (">" keeps the first maximum; NaN propagates).
+template <typename T>
+Tensor max_forward_cl(const Tensor& x, const PoolDims& dm, const Axis& rows, const Axis& cols,
+                      std::vector<int32_t>& argmax) {
+    const int64_t N = x.size(0), C = x.size(1), OH = rows.out, OW = cols.out, W = dm.W;
+    Tensor y = empty({N, C, OH, OW}, x.dtype(), MemoryFormat::ChannelsLast);
+    argmax.resize(N * OH * OW * C);
+    const T* xp = x.data<T>();
+    T* yp = y.data<T>();
+    int32_t* ap = argmax.data();
+#pragma omp parallel for collapse(2) schedule(static) if (N * dm.H * W * C >= kParallelGrain)
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t oh = 0; oh < OH; ++oh)
+            for (int64_t ow = 0; ow < OW; ++ow) {
+                T* best = yp + ((n * OH + oh) * OW + ow) * C;
+                int32_t* arg = ap + ((n * OH + oh) * OW + ow) * C;
+                for (int64_t c = 0; c < C; ++c) {
+                    best[c] = -std::numeric_limits<T>::infinity();
+                    arg[c] = -1;
+                }
+                for (int64_t i = 0; i < rows.k; ++i) {
+                    const int64_t h = rows.pos(oh, i);
+                    if (h < 0 || h >= dm.H) continue;
+                    for (int64_t j = 0; j < cols.k; ++j) {
+                        const int64_t w = cols.pos(ow, j);
+                        if (w < 0 || w >= W) continue;
+                        const int32_t pix = static_cast<int32_t>(h * W + w);
+                        const T* in = xp + ((n * dm.H + h) * W + w) * C;
+#pragma omp simd
+                        for (int64_t c = 0; c < C; ++c) {
+                            const T v = in[c];
+                            const bool take = v > best[c] || v != v || arg[c] < 0;
+                            best[c] = take ? v : best[c];
+                            arg[c] = take ? pix : arg[c];
+                        }
+                    }
+                }
+            }
+    return y;
+}
+
 // ---- average ----
 
 struct AvgPool2dBackward : Node {
     Axis rows_, cols_;
     Shape x_shape_;
+    bool channels_last_ = false;
     std::string name() const override { return "AvgPool2dBackward"; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override;
 };
@@ -233,6 +308,70 @@ Tensor avg_forward(const Tensor& x, const PoolDims& dm, const Axis& rows, const 
         }
     }
     return y;
+}
+
+// Channels-last average: each output pixel sums its in-bounds taps, a sweep over C each.
+template <typename T>
+Tensor avg_forward_cl(const Tensor& x, const PoolDims& dm, const Axis& rows, const Axis& cols) {
+    const int64_t N = x.size(0), C = x.size(1), OH = rows.out, OW = cols.out, W = dm.W;
+    Tensor y = empty({N, C, OH, OW}, x.dtype(), MemoryFormat::ChannelsLast);
+    const T* xp = x.data<T>();
+    T* yp = y.data<T>();
+#pragma omp parallel for collapse(2) schedule(static) if (N * dm.H * W * C >= kParallelGrain)
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t oh = 0; oh < OH; ++oh)
+            for (int64_t ow = 0; ow < OW; ++ow) {
+                T* out = yp + ((n * OH + oh) * OW + ow) * C;
+                for (int64_t c = 0; c < C; ++c) out[c] = 0;
+                for (int64_t i = 0; i < rows.k; ++i) {
+                    const int64_t h = rows.pos(oh, i);
+                    if (h < 0 || h >= dm.H) continue;
+                    for (int64_t j = 0; j < cols.k; ++j) {
+                        const int64_t w = cols.pos(ow, j);
+                        if (w < 0 || w >= W) continue;
+                        const T* in = xp + ((n * dm.H + h) * W + w) * C;
+#pragma omp simd
+                        for (int64_t c = 0; c < C; ++c) out[c] += in[c];
+                    }
+                }
+                const T inv = T(1) / (static_cast<T>(rows.count[oh]) * static_cast<T>(cols.count[ow]));
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) out[c] *= inv;
+            }
+    return y;
+}
+
+// Channels-last average backward: every in-bounds tap of output pixel o receives g[o] / divisor.
+// Images run in parallel; within an image the adds are serial (overlapping windows share taps).
+template <typename T>
+Tensor avg_backward_cl(const AvgPool2dBackward& node, const Tensor& grad_y) {
+    const Tensor g = to_memory_format(grad_y, MemoryFormat::ChannelsLast);
+    const Axis &rows = node.rows_, &cols = node.cols_;
+    const int64_t N = node.x_shape_[0], C = node.x_shape_[1], H = rows.in, W = cols.in;
+    const int64_t OH = rows.out, OW = cols.out;
+    Tensor gx = empty(node.x_shape_, g.dtype(), MemoryFormat::ChannelsLast);
+    gx.zero_();
+    const T* gp = g.data<T>();
+    T* dx = gx.data<T>();
+#pragma omp parallel for schedule(static) if (N * H * W * C >= kParallelGrain)
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t oh = 0; oh < OH; ++oh)
+            for (int64_t ow = 0; ow < OW; ++ow) {
+                const T* go = gp + ((n * OH + oh) * OW + ow) * C;
+                const T inv = T(1) / (static_cast<T>(rows.count[oh]) * static_cast<T>(cols.count[ow]));
+                for (int64_t i = 0; i < rows.k; ++i) {
+                    const int64_t h = rows.pos(oh, i);
+                    if (h < 0 || h >= H) continue;
+                    for (int64_t j = 0; j < cols.k; ++j) {
+                        const int64_t w = cols.pos(ow, j);
+                        if (w < 0 || w >= W) continue;
+                        T* d = dx + ((n * H + h) * W + w) * C;
+#pragma omp simd
+                        for (int64_t c = 0; c < C; ++c) d[c] += go[c] * inv;
+                    }
+                }
+            }
+    return gx;
 }
 
 template <typename T>
@@ -269,8 +408,10 @@ Tensor avg_backward(const AvgPool2dBackward& node, const Tensor& grad_y) {
 }
 
 std::vector<Tensor> AvgPool2dBackward::apply(std::vector<Tensor>&& g) {
-    return {dispatch_floating(g[0].dtype(), "avg_pool2d backward",
-                              [&](auto tag) { return avg_backward<decltype(tag)>(*this, g[0]); })};
+    return {dispatch_floating(g[0].dtype(), "avg_pool2d backward", [&](auto tag) {
+        return channels_last_ ? avg_backward_cl<decltype(tag)>(*this, g[0])
+                              : avg_backward<decltype(tag)>(*this, g[0]);
+    })};
 }
 
 }  // namespace
@@ -280,12 +421,14 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Si
     const PoolDims dm = pool_detail::check_input(x, "max_pool2d");
     auto [rows, cols] =
         make_axes("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode, true);
-    const Tensor xc = x.contiguous();
+    const bool cl = memory_format_of(x) == MemoryFormat::ChannelsLast;
     std::vector<int32_t> argmax;
     Tensor y = dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
-        return max_forward<decltype(tag)>(xc, dm, rows, cols, argmax);
+        using T = decltype(tag);
+        return cl ? max_forward_cl<T>(x, dm, rows, cols, argmax)
+                  : max_forward<T>(x.contiguous(), dm, rows, cols, argmax);
     });
-    pool_detail::record_max_pool("MaxPool2dBackward", x, y, std::move(argmax));
+    pool_detail::record_max_pool("MaxPool2dBackward", x, y, std::move(argmax), cl);
     return y;
 }
 
@@ -294,11 +437,13 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
     const PoolDims dm = pool_detail::check_input(x, "avg_pool2d");
     auto [rows, cols] =
         make_axes("avg_pool2d", x, kernel, stride, padding, {1, 1}, ceil_mode, count_include_pad);
-    const Tensor xc = x.contiguous();
+    const bool cl = memory_format_of(x) == MemoryFormat::ChannelsLast;
     Tensor y = dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
-        return avg_forward<decltype(tag)>(xc, dm, rows, cols);
+        using T = decltype(tag);
+        return cl ? avg_forward_cl<T>(x, dm, rows, cols) : avg_forward<T>(x.contiguous(), dm, rows, cols);
     });
     if (auto node = make_node<AvgPool2dBackward>({x})) {
+        node->channels_last_ = cl;
         node->rows_ = std::move(rows);
         node->cols_ = std::move(cols);
         node->x_shape_ = x.shape();

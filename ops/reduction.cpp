@@ -9,6 +9,7 @@
 
 #include "autograd/function.h"
 #include "tensor/kernels.h"
+#include "tensor/memory_format.h"
 
 namespace cardinal {
 namespace {
@@ -24,13 +25,15 @@ Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& dims, const cha
 
 struct SumBackward : Node {
     Shape in_shape_, keep_shape_;
+    std::vector<int64_t> in_order_;  // x's dim order in memory: gx gets x's layout
     double scale_ = 1.0;  // 1/n for mean
     std::string name_ = "SumBackward";
     std::string name() const override { return name_; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-        // Materialised, so that nodes further down may assume dense gradients.
-        Tensor gx = g[0].reshape(keep_shape_).expand(in_shape_).contiguous();
-        if (scale_ != 1.0) gx = kernels::mul_scalar(gx, scale_);
+        // Materialised, in x's layout (channels-last stays channels-last).
+        Tensor gx = empty_in_order(in_shape_, in_order_, g[0].dtype());
+        gx.copy_(g[0].reshape(keep_shape_).expand(in_shape_));
+        if (scale_ != 1.0) kernels::mul_scalar_(gx, scale_);
         return {gx};
     }
 };
@@ -50,6 +53,9 @@ Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, b
     Tensor y = is_mean ? kernels::mean(x, dims, keepdim) : kernels::sum(x, dims, keepdim);
     if (auto node = make_node<SumBackward>({x})) {
         node->in_shape_ = x.shape();
+        node->in_order_ = is_dense(x) ? dims_in_memory_order(x) : std::vector<int64_t>{};
+        if (node->in_order_.empty())
+            for (int64_t d = 0; d < x.dim(); ++d) node->in_order_.push_back(d);
         node->keep_shape_ = keepdim_shape(x.shape(), dims, is_mean ? "mean" : "sum");
         if (is_mean) {
             node->name_ = "MeanBackward";

@@ -207,4 +207,11 @@ Tensor contiguous(const Tensor& x) {
     return y;
 }
 
+Tensor contiguous(const Tensor& x, MemoryFormat format) {
+    Tensor y = to_memory_format(x, format);
+    if (y.is_same(x)) return x;
+    if (auto node = make_node<ContiguousBackward>({x})) record(node, {y});
+    return y;
+}
+
 }  // namespace cardinal

@@ -3,6 +3,7 @@
 #pragma once
 #include <vector>
 
+#include "tensor/memory_format.h"
 #include "tensor/tensor.h"
 
 namespace cardinal {
@@ -22,5 +23,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
 // A contiguous copy (identity for gradients).
 Tensor contiguous(const Tensor& x);
+// x in memory format `format` (a copy only when it is not already); identity for gradients.
+Tensor contiguous(const Tensor& x, MemoryFormat format);
 
 }  // namespace cardinal

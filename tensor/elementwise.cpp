@@ -3,6 +3,7 @@
 
 #include "tensor/iterate.h"
 #include "tensor/kernels.h"
+#include "tensor/memory_format.h"
 
 namespace cardinal::kernels {
 namespace {
@@ -14,7 +15,11 @@ void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
 
 template <typename T, typename F>
 Tensor binary(const Tensor& a, const Tensor& b, F f) {
-    Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), "binary op"), a.dtype());
+    // The output keeps the layout of the operand that has its full shape (a first), so a
+    // channels-last activation times a [N, C, 1, 1] gate stays channels-last.
+    const Shape shape = broadcast_shapes(a.shape(), b.shape(), "binary op");
+    Tensor out = empty_with_layout_of(a.shape() == shape || b.shape() != shape ? a : b, shape,
+                                      a.dtype());
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* po = out.data<T>();
@@ -29,6 +34,9 @@ Tensor binary(const Tensor& a, const Tensor& b, F f) {
         } else if (step[1] == 1 && step[2] == 0) {
             const T yv = *y;
             for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+        } else if (step[1] == 0 && step[2] == 1) {
+            const T xv = *x;
+            for (int64_t i = 0; i < n; ++i) o[i] = f(xv, y[i]);
         } else {
             for (int64_t i = 0; i < n; ++i) o[i] = f(x[i * step[1]], y[i * step[2]]);
         }
@@ -50,7 +58,7 @@ template <typename F>
 Tensor unary_float(const Tensor& a, const char* op, F f) {
     return dispatch_floating(a.dtype(), op, [&](auto tag) {
         using T = decltype(tag);
-        Tensor out = empty(a.shape(), a.dtype());
+        Tensor out = empty_with_layout_of(a, a.shape(), a.dtype());
         const T* pa = a.data<T>();
         T* po = out.data<T>();
         detail::for_each_row<2>(a.shape(), {out.strides(), a.strides()}, [&](auto base, auto step, int64_t n) {
@@ -70,7 +78,7 @@ template <typename F>
 Tensor unary_any(const Tensor& a, F f) {
     return dispatch_all(a.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        Tensor out = empty(a.shape(), a.dtype());
+        Tensor out = empty_with_layout_of(a, a.shape(), a.dtype());
         const T* pa = a.data<T>();
         T* po = out.data<T>();
         detail::for_each_row<2>(a.shape(), {out.strides(), a.strides()}, [&](auto base, auto step, int64_t n) {

@@ -2,6 +2,7 @@
 // shape once, giving each operand's element offset. Adjacent dims that are contiguous in every
 // operand are merged first, so contiguous tensors become one long row the compiler vectorizes.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -13,13 +14,20 @@ namespace cardinal::detail {
 
 // Calls row(base, step, count) for runs of `count` elements: operand k's elements are at
 // base[k] + i*step[k] for i in [0, count). Rows are distributed over OpenMP threads.
+// Dims are visited in operand 0's memory order (largest stride first), so a channels-last
+// destination is written pixel by pixel with the channels as the contiguous inner run.
 template <size_t N, typename Row>
 void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, Row&& row) {
+    std::vector<size_t> order;
+    for (size_t d = 0; d < shape.size(); ++d)
+        if (shape[d] != 1) order.push_back(d);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return strides[0][a] > strides[0][b];
+    });
     // Merge dims (drop size-1 dims, join contiguous neighbours).
     std::vector<int64_t> sz;
     std::vector<std::array<int64_t, N>> st;
-    for (size_t d = 0; d < shape.size(); ++d) {
-        if (shape[d] == 1) continue;
+    for (size_t d : order) {
         std::array<int64_t, N> s{};
         for (size_t k = 0; k < N; ++k) s[k] = strides[k][d];
         if (!sz.empty()) {

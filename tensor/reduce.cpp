@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "tensor/kernels.h"
+#include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 
 namespace cardinal::kernels {
@@ -164,6 +165,22 @@ bool sum_runs(const Tensor& a, const std::vector<MergedDim>& m, T* dst) {
 }  // namespace
 
 Tensor sum(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim) {
+    if (a.dim() > 1 && !a.is_contiguous() && is_dense(a)) {
+        // A permuted dense layout (channels-last): reduce the contiguous permuted view, whose
+        // runs the loops below read in order, and give the result the input's dim order.
+        const std::vector<int64_t> order = dims_in_memory_order(a);
+        std::vector<int64_t> position(order.size()), mapped;
+        for (size_t i = 0; i < order.size(); ++i) position[order[i]] = static_cast<int64_t>(i);
+        std::vector<bool> reduced(order.size(), dims.empty());
+        for (int64_t d : dims) reduced[wrap_dim(d, a.dim(), "sum")] = true;
+        for (size_t d = 0; d < order.size(); ++d)
+            if (reduced[d]) mapped.push_back(position[d]);
+        Tensor s = sum(a.permute(order), mapped, true).permute(position);
+        if (!keepdim)
+            for (int64_t d = a.dim() - 1; d >= 0; --d)
+                if (reduced[d]) s = s.squeeze(d);
+        return s;
+    }
     ReducePlan p = make_plan(a, dims, "sum");
     Tensor out = empty(final_shape(p, keepdim), a.dtype());
     dispatch_all(a.dtype(), [&](auto tag) {

@@ -10,6 +10,8 @@
 #include "ops/dnnl/conv_gemm.h"
 #include "ops/dnnl/dnnl_context.h"
 #include "ops/dnnl/primitive_cache.h"
+#include "ops/dnnl/reorder_stats.h"
+#include "tensor/memory_format.h"
 
 namespace cardinal::onednn {
 namespace {
@@ -43,6 +45,8 @@ PrimitiveCache<ConvEntry>& conv_cache() {
 }
 
 // ---- memory descriptors of our tensors ----
+// The activation layout our tensors have: NCHW, or NHWC when the network runs channels-last.
+tag user_tag(const ConvGeometry& g) { return g.channels_last ? tag::nhwc : tag::nchw; }
 memory::desc src_md(const ConvGeometry& g, tag t) { return {{g.N, g.C, g.H, g.W}, f32, t}; }
 memory::desc dst_md(const ConvGeometry& g, tag t) { return {{g.N, g.O, g.OH, g.OW}, f32, t}; }
 memory::desc bias_md(const ConvGeometry& g) { return {{g.O}, f32, tag::x}; }
@@ -108,10 +112,10 @@ ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, Con
     e.prim = convolution_forward(e.fwd_pd);
     e.impl = e.fwd_pd.impl_info_str();
     e.scratchpad_md = e.fwd_pd.scratchpad_desc();
-    e.args.push_back(plan_arg(DNNL_ARG_SRC, false, src_md(g, tag::nchw), e.fwd_pd.src_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_SRC, false, src_md(g, user_tag(g)), e.fwd_pd.src_desc()));
     e.args.push_back(plan_arg(DNNL_ARG_WEIGHTS, false, wei_md(g, false), e.fwd_pd.weights_desc()));
     if (with_bias) e.args.push_back(plan_arg(DNNL_ARG_BIAS, false, bias_md(g), bias_md(g)));
-    e.args.push_back(plan_arg(DNNL_ARG_DST, true, dst_md(g, tag::nchw), e.fwd_pd.dst_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_DST, true, dst_md(g, user_tag(g)), e.fwd_pd.dst_desc()));
     return e;
 }
 
@@ -120,7 +124,7 @@ CacheKey make_key(const ConvGeometry& g, ConvPass pass, ConvLayout layout, bool 
     // The thread count is part of the key: oneDNN's jit kernels split their work for the
     // OpenMP thread count seen at creation, and would keep running on that many threads.
     return {static_cast<int64_t>(pass), static_cast<int64_t>(layout), training, with_bias,
-            omp_get_max_threads(),
+            omp_get_max_threads(), g.channels_last,
             g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.G, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
 }
 
@@ -145,9 +149,9 @@ ConvEntry make_backward_data(const ConvGeometry& g, ConvLayout layout) {
     e.prim = convolution_backward_data(pd);
     e.impl = pd.impl_info_str();
     e.scratchpad_md = pd.scratchpad_desc();
-    e.args.push_back(plan_arg(DNNL_ARG_DIFF_DST, false, dst_md(g, tag::nchw), pd.diff_dst_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_DIFF_DST, false, dst_md(g, user_tag(g)), pd.diff_dst_desc()));
     e.args.push_back(plan_arg(DNNL_ARG_WEIGHTS, false, wei_md(g, false), pd.weights_desc()));
-    e.args.push_back(plan_arg(DNNL_ARG_DIFF_SRC, true, src_md(g, tag::nchw), pd.diff_src_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_DIFF_SRC, true, src_md(g, user_tag(g)), pd.diff_src_desc()));
     return e;
 }
 
@@ -172,8 +176,8 @@ ConvEntry make_backward_weights(const ConvGeometry& g, bool with_bias, ConvLayou
     e.prim = convolution_backward_weights(pd);
     e.impl = pd.impl_info_str();
     e.scratchpad_md = pd.scratchpad_desc();
-    e.args.push_back(plan_arg(DNNL_ARG_DIFF_DST, false, dst_md(g, tag::nchw), pd.diff_dst_desc()));
-    e.args.push_back(plan_arg(DNNL_ARG_SRC, false, src_md(g, tag::nchw), pd.src_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_DIFF_DST, false, dst_md(g, user_tag(g)), pd.diff_dst_desc()));
+    e.args.push_back(plan_arg(DNNL_ARG_SRC, false, src_md(g, user_tag(g)), pd.src_desc()));
     e.args.push_back(
         plan_arg(DNNL_ARG_DIFF_WEIGHTS, true, wei_md(g, false), pd.diff_weights_desc()));
     if (with_bias) e.args.push_back(plan_arg(DNNL_ARG_DIFF_BIAS, true, bias_md(g), bias_md(g)));
@@ -216,10 +220,12 @@ void run(const ConvEntry& e, const std::vector<void*>& pointers) {
         }
         buffers.push_back(byte_buffer(p.prim_md.get_size()));
         memory tmp(p.prim_md, eng, buffers.back().raw_data());
-        if (p.output)
+        if (p.output) {
             outputs_to_convert.emplace_back(tmp, user);
-        else
+        } else {
             p.convert.execute(stream, user, tmp);
+            count_reorders();
+        }
         args.emplace(p.arg, tmp);
     }
     if (size_t bytes = e.scratchpad_md.get_size()) {
@@ -232,8 +238,19 @@ void run(const ConvEntry& e, const std::vector<void*>& pointers) {
         if (p.reordered && p.output) {
             auto& [tmp, user] = outputs_to_convert[k++];
             p.convert.execute(stream, tmp, user);
+            count_reorders();
         }
     stream.wait();
+}
+
+MemoryFormat activation_format(const ConvGeometry& g) {
+    return g.channels_last ? MemoryFormat::ChannelsLast : MemoryFormat::Contiguous;
+}
+
+// An activation (or its gradient) in the layout the geometry says; a copy only when it is not
+// (a gradient that arrives NCHW into a channels-last network, a channel slice).
+Tensor activation(const Tensor& t, const ConvGeometry& g) {
+    return to_memory_format(t, activation_format(g));
 }
 
 void check_f32(const Tensor& t, const char* what) {
@@ -261,8 +278,12 @@ ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass) {
     //   * grouped backward-weights with few groups of < 8 input channels (ResNeSt's radix-2
     //     3x3 on 8 channels): oneDNN pads the channels to 16 and runs its avx2 kernel 2x slower
     //     than im2col + sgemm. With many groups (ResNeXt's 32) oneDNN picks gemm itself.
+    // - channels-last activations: oneDNN's NHWC kernels (brgconv, jit with nhwc) run at the
+    //   speed of the blocked ones with no activation reorder at all; only the weights are
+    //   reordered. On 1x1 maps NHWC and NCHW are the same bytes, so the fcs keep Gemm.
     const bool pointwise = g.KH == 1 && g.KW == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 &&
                            g.pw == 0;
+    if (g.channels_last) return pointwise && g.H * g.W == 1 ? ConvLayout::Gemm : ConvLayout::ChannelsLast;
     const bool dense_pointwise = g.KH == 1 && g.KW == 1 && g.G == 1;
     const bool small_map = g.OH * g.OW < 100;
     if (pointwise && g.H * g.W == 1) return ConvLayout::Gemm;
@@ -285,8 +306,8 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     check_f32(w, "weight");
     if (b.defined()) check_f32(b, "bias");
     if (layout == ConvLayout::Auto) layout = choose_layout(g, ConvPass::Forward);
-    Tensor xc = x.contiguous(), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
-    Tensor y = empty(g.output_shape(), DType::Float32);
+    Tensor xc = activation(x, g), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
+    Tensor y = empty(g.output_shape(), DType::Float32, activation_format(g));
     if (layout == ConvLayout::Gemm) {
         gemm_conv::forward(xc.data<float>(), wc.data<float>(),
                            bc.defined() ? bc.data<float>() : nullptr, y.data<float>(), g);
@@ -305,8 +326,8 @@ Tensor conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const ConvGeo
     check_f32(grad_y, "grad_output");
     check_f32(w, "weight");
     if (layout == ConvLayout::Auto) layout = choose_layout(g, ConvPass::BackwardData);
-    Tensor gyc = grad_y.contiguous(), wc = w.contiguous();
-    Tensor gx = empty(g.input_shape(), DType::Float32);
+    Tensor gyc = activation(grad_y, g), wc = w.contiguous();
+    Tensor gx = empty(g.input_shape(), DType::Float32, activation_format(g));
     if (layout == ConvLayout::Gemm) {
         gemm_conv::backward_data(gyc.data<float>(), wc.data<float>(), gx.data<float>(), g);
         return gx;
@@ -322,7 +343,7 @@ std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Te
     check_f32(grad_y, "grad_output");
     check_f32(x, "input");
     if (layout == ConvLayout::Auto) layout = choose_layout(g, ConvPass::BackwardWeights);
-    Tensor gyc = grad_y.contiguous(), xc = x.contiguous();
+    Tensor gyc = activation(grad_y, g), xc = activation(x, g);
     Tensor gw = empty(g.weight_shape(), DType::Float32);
     Tensor gb = with_bias ? empty({g.O}, DType::Float32) : Tensor();
     if (layout == ConvLayout::Gemm) {

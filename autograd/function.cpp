@@ -4,6 +4,7 @@
 
 #include "autograd/accumulate_grad.h"
 #include "tensor/kernels.h"
+#include "tensor/memory_format.h"
 
 namespace cardinal {
 namespace detail {
@@ -45,8 +46,15 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
     AutogradMeta& m = ensure_autograd_meta(leaf);
     if (!m.grad.defined()) {
         // Take the buffer when nobody else can see it; otherwise copy, so that a later
-        // in-place accumulation cannot change another tensor.
-        m.grad = (g.storage().use_count() > 1 || !g.is_contiguous()) ? g.clone() : g;
+        // in-place accumulation cannot change another tensor. A dense gradient keeps its
+        // layout (a channels-last input gets a channels-last gradient).
+        if (g.storage().use_count() > 1 || !is_dense(g)) {
+            Tensor copy = empty_with_layout_of(g, g.shape(), g.dtype());
+            copy.copy_(g);
+            m.grad = copy;
+        } else {
+            m.grad = g;
+        }
     } else {
         kernels::add_(m.grad, g);
     }

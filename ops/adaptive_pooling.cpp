@@ -225,7 +225,7 @@ Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
 
 Tensor global_avg_pool2d(const Tensor& x) {
     const PoolDims dm = pool_detail::check_input(x, "global_avg_pool2d");
-    const bool channels_last = memory_format_of(x) == MemoryFormat::ChannelsLast;
+    const bool channels_last = suggest_memory_format(x) == MemoryFormat::ChannelsLast;
     Tensor y = channels_last ? global_forward_channels_last(x)
                              : dispatch_floating(x.dtype(), "global_avg_pool2d", [&](auto tag) {
                                    return global_forward<decltype(tag)>(x.contiguous(), dm);

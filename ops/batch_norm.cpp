@@ -362,7 +362,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                           "input of shape ",
                           shape_str(x.shape()));
 
-    const Tensor xc = memory_format_of(x) == MemoryFormat::ChannelsLast ? x : x.contiguous();
+    const Tensor xc = to_memory_format(x, suggest_memory_format(x));
     std::vector<double> mean, rstd;
     Tensor y = dispatch_floating(x.dtype(), "batch_norm2d", [&](auto tag) {
         return forward<decltype(tag)>(xc, weight, bias, running_mean, running_var, training,

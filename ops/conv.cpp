@@ -147,7 +147,8 @@ ConvGeometry validate(const char* op, const Tensor& x, const Tensor& w, const Te
                       " (dilated extent ", eh, "x", ew, ") is larger than the padded input ", ih,
                       "x", iw);
     ConvGeometry g = make_conv_geometry(x.shape(), w.shape(), p);
-    g.channels_last = x.dtype() == DType::Float32 && is_channels_last(x);
+    g.channels_last = x.dtype() == DType::Float32 &&
+                      (is_channels_last(x) || suggest_memory_format(x) == MemoryFormat::ChannelsLast);
     return g;
 }
 

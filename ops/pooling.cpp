@@ -421,12 +421,13 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Si
     const PoolDims dm = pool_detail::check_input(x, "max_pool2d");
     auto [rows, cols] =
         make_axes("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode, true);
-    const bool cl = memory_format_of(x) == MemoryFormat::ChannelsLast;
+    const Tensor xc = to_memory_format(x, suggest_memory_format(x));
+    const bool cl = memory_format_of(xc) == MemoryFormat::ChannelsLast;
     std::vector<int32_t> argmax;
     Tensor y = dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
         using T = decltype(tag);
-        return cl ? max_forward_cl<T>(x, dm, rows, cols, argmax)
-                  : max_forward<T>(x.contiguous(), dm, rows, cols, argmax);
+        return cl ? max_forward_cl<T>(xc, dm, rows, cols, argmax)
+                  : max_forward<T>(xc, dm, rows, cols, argmax);
     });
     pool_detail::record_max_pool("MaxPool2dBackward", x, y, std::move(argmax), cl);
     return y;
@@ -437,10 +438,11 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bo
     const PoolDims dm = pool_detail::check_input(x, "avg_pool2d");
     auto [rows, cols] =
         make_axes("avg_pool2d", x, kernel, stride, padding, {1, 1}, ceil_mode, count_include_pad);
-    const bool cl = memory_format_of(x) == MemoryFormat::ChannelsLast;
+    const Tensor xc = to_memory_format(x, suggest_memory_format(x));
+    const bool cl = memory_format_of(xc) == MemoryFormat::ChannelsLast;
     Tensor y = dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
         using T = decltype(tag);
-        return cl ? avg_forward_cl<T>(x, dm, rows, cols) : avg_forward<T>(x.contiguous(), dm, rows, cols);
+        return cl ? avg_forward_cl<T>(xc, dm, rows, cols) : avg_forward<T>(xc, dm, rows, cols);
     });
     if (auto node = make_node<AvgPool2dBackward>({x})) {
         node->channels_last_ = cl;

@@ -1,8 +1,10 @@
 // matmul on Eigen (the reference for float64; fast enough for the small fc layers here),
 // and the joining kernels cat / stack.
+#include <algorithm>
 #include <Eigen/Core>
 
 #include "tensor/kernels.h"
+#include "tensor/memory_format.h"
 
 namespace cardinal::kernels {
 
@@ -58,6 +60,19 @@ Tensor cat(const std::vector<Tensor>& ts, int64_t dim) {
     }
     out_shape[dim] = total;
     Tensor out = empty(out_shape, first.dtype());
+    if (!first.is_contiguous() && is_dense(first)) {
+        // Keep the inputs' layout (channels-last stays channels-last). A joined dim of size 1
+        // (stack's new dim) has no place in that layout: it goes outside every dim that follows
+        // it logically, so each input lands in one block (stacked NHWC paths [B, P, C, H, W] are
+        // laid out B, P, H, W, C).
+        std::vector<int64_t> order = dims_in_memory_order(first);
+        if (first.shape()[dim] == 1) {
+            order.erase(std::find(order.begin(), order.end(), dim));
+            auto at = std::find_if(order.begin(), order.end(), [&](int64_t d) { return d > dim; });
+            order.insert(at, dim);
+        }
+        out = empty_in_order(out_shape, order, first.dtype());
+    }
     int64_t start = 0;
     for (const Tensor& t : ts) {
         out.narrow(dim, start, t.shape()[dim]).copy_(t);

@@ -41,6 +41,20 @@ MemoryFormat memory_format_of(const Tensor& t) {
                                                      : MemoryFormat::Contiguous;
 }
 
+MemoryFormat suggest_memory_format(const Tensor& t) {
+    if (t.dim() != 4 || t.is_contiguous()) return MemoryFormat::Contiguous;
+    if (is_channels_last(t)) return MemoryFormat::ChannelsLast;
+    const std::vector<int64_t> order = dims_in_memory_order(t);
+    const std::vector<int64_t> nhwc{0, 2, 3, 1};
+    // Compare the memory order of the dims larger than 1 with N, H, W, C's.
+    std::vector<int64_t> want;
+    for (int64_t d : nhwc)
+        if (t.shape()[d] != 1) want.push_back(d);
+    const bool channels_innermost = std::equal(want.begin(), want.end(), order.begin());
+    return channels_innermost && t.shape()[1] > 1 ? MemoryFormat::ChannelsLast
+                                                  : MemoryFormat::Contiguous;
+}
+
 bool is_dense(const Tensor& t) {
     int64_t expected = 1;
     const std::vector<int64_t> order = dims_in_memory_order(t);

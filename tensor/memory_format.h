@@ -34,6 +34,11 @@ MemoryFormat memory_format_of(const Tensor& t);
 // size-1 dims, which carry no layout, at the end. t.permute(order) is contiguous when t is dense.
 std::vector<int64_t> dims_in_memory_order(const Tensor& t);
 
+// The format an op should give its output for input t: ChannelsLast when t is channels-last,
+// or a 4-D view whose channels are its innermost dim (a channel slice of a channels-last
+// tensor, as split-input paths take); Contiguous otherwise.
+MemoryFormat suggest_memory_format(const Tensor& t);
+
 // True when t's elements fill their storage range without gaps or overlaps, in any dim order.
 bool is_dense(const Tensor& t);
 

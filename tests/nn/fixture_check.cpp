@@ -192,17 +192,29 @@ FixtureReport check_fixture(const std::string& path, const ModuleFactory& factor
         report.problems.push_back("named_parameters() differ from the fixture's parameter_keys");
     if (f32) module->to(DType::Float32);
     Tensor input = file.get("input").to(options.dtype).clone();
+    const bool cl = options.input_format == MemoryFormat::ChannelsLast && input.dim() == 4;
+    if (cl) input = to_memory_format(input, MemoryFormat::ChannelsLast);
+    // A channels-last run must stay channels-last: a 4-D output that came back NCHW means some
+    // op inside converted (values would still match, the speed would not).
+    auto check_layout = [&](const char* what, const Tensor& out) {
+        if (cl && out.dim() == 4 && !is_channels_last(out))
+            report.problems.push_back(std::string(what) + " is not channels-last (strides " +
+                                      shape_str(out.strides()) + ")");
+    };
 
     if (options.check_eval) {
         module->eval();
         NoGradGuard no_grad;
-        compare(eval_key, module->forward(input), file.get(eval_key));
+        Tensor out = module->forward(input);
+        check_layout(eval_key.c_str(), out);
+        compare(eval_key, out, file.get(eval_key));
     }
 
     module->train();
     module->zero_grad();
     set_requires_grad(input);
     Tensor out = module->forward(input);
+    check_layout(train_key.c_str(), out);
     if (options.check_train) compare(train_key, out, file.get(train_key));
 
     Tensor scalar;
@@ -215,6 +227,7 @@ FixtureReport check_fixture(const std::string& path, const ModuleFactory& factor
 
     if (options.check_gradients) {
         backward(scalar);
+        check_layout("grad.input", grad(input));
         compare("grad.input", grad(input), file.get("grad.input"));
         std::set<std::string> seen;
         for (const auto& [name, p] : module->named_parameters()) {

@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nn/module.h"
+#include "tensor/memory_format.h"
 #include "tensor/tensor.h"
 
 namespace cardinal::testing {
@@ -51,6 +52,10 @@ struct FixtureCheckOptions {
     // max(1, max|grad.<m>.weight|). Default: on for float32 only (its noise there reaches ~3e-5
     // of that scale, e.g. 7.8e-4 for SplAtConv2d fc1.bias); float64 keeps the plain absolute 1e-10.
     int scale_zero_by_weight_grad = -1;  // -1 auto (float32), 0 off, 1 on
+    // The layout of the input (a 4-D input only). ChannelsLast runs the float32 NHWC fast path
+    // (tensor/memory_format.h); the check then also requires the module's 4-D outputs to be
+    // channels-last (the layout kept end to end, not converted back somewhere inside).
+    MemoryFormat input_format = MemoryFormat::Contiguous;
     bool check_eval = true;
     bool check_train = true;      // train output (and loss for models)
     bool check_gradients = true;  // grad.input and every grad.<param>

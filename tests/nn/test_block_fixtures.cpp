@@ -26,9 +26,10 @@ std::string fixture_path(const std::string& name) {
     return std::string(CARDINAL_TEST_DATA) + "/" + name + ".safetensors";
 }
 
-void run(const std::string& name, DType dtype) {
+void run(const std::string& name, DType dtype, MemoryFormat format = MemoryFormat::Contiguous) {
     FixtureCheckOptions options;
     options.dtype = dtype;
+    options.input_format = format;
     // A gradient that is mathematically zero (the bias of SplitAttn fc1, which feeds a train-mode
     // BN) is a sum over the batch that cancels exactly; float32 leaves cancellation noise of about
     // eps32 * sum|terms| ~ 2e-4 there (float64: ~1e-17). Those few tensors get an absolute 1e-3 in
@@ -38,8 +39,8 @@ void run(const std::string& name, DType dtype) {
     INFO(name << " (" << dtype_name(dtype) << ")\n" << report.summary());
     CHECK(report.checks.size() >= 4);  // eval, train, grad.input, at least one parameter gradient
     CHECK(report.ok());
-    std::printf("fixture %-30s %-7s max rel error %.3g over %zu tensors\n", name.c_str(), dtype_name(dtype),
-                report.max_error(), report.checks.size());
+    std::printf("fixture %-30s %-7s %-13s max rel error %.3g over %zu tensors\n", name.c_str(),
+                dtype_name(dtype), memory_format_name(format), report.max_error(), report.checks.size());
 }
 
 }  // namespace
@@ -53,5 +54,13 @@ TEST_CASE("timm block fixtures match in float64", "[nn][fixture]") {
 TEST_CASE("timm block fixtures match in float32", "[nn][fixture]") {
     for (const char* name : kFixtures) {
         SECTION(name) { run(name, DType::Float32); }
+    }
+}
+
+// The float32 fast path in channels-last (NHWC) against the float64 reference: eval and train
+// outputs, the input gradient and every parameter gradient, with the layout kept throughout.
+TEST_CASE("timm block fixtures match in float32 channels-last", "[nn][fixture][channels_last]") {
+    for (const char* name : kFixtures) {
+        SECTION(name) { run(name, DType::Float32, MemoryFormat::ChannelsLast); }
     }
 }

@@ -5,6 +5,7 @@
 #include "nn/layers/layers.h"
 #include "ops/dropout.h"
 #include "ops/mac_counter.h"
+#include "nn/layers/conv_bn_fold.h"
 #include "ops/shape_ops.h"
 
 namespace cardinal {
@@ -151,7 +152,13 @@ Tensor ResNet::forward_features(const Tensor& x) {
     // then reads and writes NHWC directly, with no reorder (docs/performance.md). float64, the
     // reference path, stays NCHW. Values are the same either way; only the strides differ.
     const Tensor xin = x.dtype() == DType::Float32 ? contiguous(x, MemoryFormat::ChannelsLast) : x;
-    Tensor y = (*maxpool_)((*act1_)((*bn1_)((*conv1_)(xin))));
+    Tensor y;
+    auto conv = std::dynamic_pointer_cast<Conv2d>(conv1_);
+    auto bn = std::dynamic_pointer_cast<BatchNorm2d>(bn1_);
+    if (conv && bn && can_fold_conv_bn(*conv, *bn, xin))  // eval inference: BatchNorm folded
+        y = (*maxpool_)(conv_bn_act(*conv, *bn, xin, true));
+    else
+        y = (*maxpool_)((*act1_)((*bn1_)((*conv1_)(xin))));
     for (auto& layer : layers_) y = (*layer)(y);
     return y;
 }

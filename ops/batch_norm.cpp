@@ -189,6 +189,8 @@ Tensor forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const 
             channel_moments(xp, N, C, HW, mean, var);
         if (rm.defined()) {  // in place and unrecorded: running stats are buffers, not inputs
             const double n = static_cast<double>(N * HW);
+            rm.storage()->bump_version();
+            rv.storage()->bump_version();
             T* rmp = rm.data<T>();
             T* rvp = rv.data<T>();
             for (int64_t c = 0; c < C; ++c) {

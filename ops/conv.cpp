@@ -23,6 +23,7 @@
 #include <tuple>
 
 #include "autograd/function.h"
+#include "autograd/grad_mode.h"
 #include "ops/conv_geometry.h"
 #include "ops/dnnl/conv_dnnl.h"
 #include "ops/reference/conv_reference.h"
@@ -196,6 +197,27 @@ Tensor rectified_conv2d(const Tensor& input, const Tensor& weight, const Tensor&
                         const Conv2dParams& params, bool average_mode) {
     ConvGeometry g = validate("rectified_conv2d", input, weight, bias, params);
     return conv2d_impl(input, weight, bias, g, rectify_factor(g, average_mode, input.dtype()));
+}
+
+Tensor conv2d_inference(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const Conv2dParams& params, const Tensor& residual, bool relu) {
+    ConvGeometry g = validate("conv2d_inference", input, weight, bias, params);
+    check<Error>(!grad_mode_enabled() ||
+                     !(requires_grad(input) || requires_grad(weight) ||
+                       (bias.defined() && requires_grad(bias)) ||
+                       (residual.defined() && requires_grad(residual))),
+                 "conv2d_inference: has no backward; an input requires a gradient (run it under "
+                 "NoGradGuard, or use conv2d)");
+    if (residual.defined())
+        check<ShapeError>(residual.shape() == g.output_shape() && residual.dtype() == input.dtype(),
+                          "conv2d_inference: residual ", describe(residual), " must be ",
+                          dtype_name(input.dtype()), " ", shape_str(g.output_shape()));
+    MacCounter::add(static_cast<int64_t>(g.flops() / 2));
+    if (input.dtype() == DType::Float32)
+        return onednn::conv2d_forward_fused(input, weight, bias, g, residual, relu);
+    Tensor y = reference::conv2d_forward(input, weight, bias, g);
+    if (residual.defined()) y = kernels::add(y, residual);
+    return relu ? kernels::relu(y) : y;
 }
 
 }  // namespace cardinal

@@ -33,4 +33,11 @@ Tensor rectified_conv2d(const Tensor& input, const Tensor& weight, const Tensor&
 int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
                          bool ceil_mode = false);
 
+// Inference only (records no graph; refused when an input requires a gradient and grad mode
+// is on): relu?(conv2d(input, weight, bias) + residual?) in one pass. float32 runs the add and
+// the ReLU as oneDNN post-ops inside the convolution; float64 composes the plain ops. `residual`
+// may be undefined; otherwise it has the output's shape.
+Tensor conv2d_inference(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const Conv2dParams& params, const Tensor& residual, bool relu);
+
 }  // namespace cardinal

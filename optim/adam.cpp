@@ -96,6 +96,7 @@ void Adam::update(const Group& group, int64_t index, const Tensor& p, const Tens
                decoupled_};
     dispatch_floating(p.dtype(), name(), [&](auto tag) {
         using T = decltype(tag);
+        p.storage()->bump_version();  // caches derived from p (reordered weights) go stale
         adam_update<T>(p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(),
                        v_max.defined() ? v_max.data<T>() : nullptr, p.numel(), s);
     });

@@ -53,6 +53,7 @@ void SGD::update(const Group& group, int64_t index, const Tensor& p, const Tenso
     }
     dispatch_floating(p.dtype(), "SGD", [&](auto tag) {
         using T = decltype(tag);
+        p.storage()->bump_version();  // caches derived from p (reordered weights) go stale
         sgd_update<T>(p.data<T>(), g.data<T>(), buf.defined() ? buf.data<T>() : nullptr, p.numel(),
                       group.lr, group.weight_decay, options_.momentum, options_.dampening,
                       options_.nesterov, first);

@@ -135,6 +135,7 @@ void add_(const Tensor& dst, const Tensor& src, double alpha) {
     check_same_dtype(dst, src, "add_");
     check<ShapeError>(broadcast_shapes(dst.shape(), src.shape(), "add_") == dst.shape(), "add_: source ",
                       shape_str(src.shape()), " does not broadcast to ", shape_str(dst.shape()));
+    dst.storage()->bump_version();
     dispatch_all(dst.dtype(), [&](auto tag) {
         using T = decltype(tag);
         T* pd = dst.data<T>();
@@ -153,6 +154,7 @@ void add_(const Tensor& dst, const Tensor& src, double alpha) {
 }
 
 void mul_scalar_(const Tensor& dst, double s) {
+    dst.storage()->bump_version();
     dispatch_all(dst.dtype(), [&](auto tag) {
         using T = decltype(tag);
         T* pd = dst.data<T>();

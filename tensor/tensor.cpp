@@ -13,7 +13,12 @@
 
 namespace cardinal {
 
-Storage::Storage(size_t nbytes) : data_(cache_alloc(nbytes)), nbytes_(nbytes) {}
+namespace {
+std::atomic<uint64_t> g_next_storage_id{1};
+}
+
+Storage::Storage(size_t nbytes)
+    : data_(cache_alloc(nbytes)), nbytes_(nbytes), id_(g_next_storage_id.fetch_add(1)) {}
 Storage::~Storage() { cache_free(data_, nbytes_); }
 
 namespace {
@@ -323,6 +328,7 @@ Tensor Tensor::to(DType t) const {
 }
 
 void Tensor::fill_(double value) const {
+    storage()->bump_version();
     dispatch_all(dtype(), [&](auto tag) { fill_impl<decltype(tag)>(*this, value); });
 }
 
@@ -330,6 +336,7 @@ void Tensor::copy_(const Tensor& src) const {
     broadcast_shapes(src.shape(), shape(), "copy_");
     check<ShapeError>(broadcast_shapes(src.shape(), shape(), "copy_") == shape(), "copy_: source ",
                       shape_str(src.shape()), " does not broadcast to destination ", shape_str(shape()));
+    storage()->bump_version();
     dispatch_all(dtype(), [&](auto dtag) {
         dispatch_all(src.dtype(), [&](auto stag) {
             copy_impl<decltype(dtag), decltype(stag)>(*this, src);

@@ -5,6 +5,7 @@
 // and record a graph node when an input requires grad. Tensor methods (view, permute, narrow, ...)
 // are metadata-only views that share storage and never copy.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
@@ -17,6 +18,12 @@
 namespace cardinal {
 
 // A block of memory from the caching allocator, shared by every view of it.
+//
+// id() names the storage for the life of the process (never reused, unlike its address), and
+// version() counts the in-place writes made to it through Tensor::fill_ / copy_, the in-place
+// kernels and the optimizers (bump_version()). Together they let a cache of something derived
+// from a tensor (a weight reordered for oneDNN, BatchNorm folded into a convolution) know when
+// it is stale.
 class Storage {
 public:
     explicit Storage(size_t nbytes);
@@ -25,10 +32,15 @@ public:
     Storage& operator=(const Storage&) = delete;
     void* data() const { return data_; }
     size_t nbytes() const { return nbytes_; }
+    uint64_t id() const { return id_; }
+    uint64_t version() const { return version_.load(std::memory_order_acquire); }
+    void bump_version() { version_.fetch_add(1, std::memory_order_acq_rel); }
 
 private:
     void* data_;
     size_t nbytes_;
+    uint64_t id_;
+    std::atomic<uint64_t> version_{0};
 };
 
 // The slot autograd/ fills in; opaque here so that tensor/ does not depend on autograd/.

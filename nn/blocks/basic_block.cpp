@@ -1,5 +1,7 @@
 #include "nn/blocks/basic_block.h"
 
+#include "nn/layers/conv_bn_fold.h"
+
 #include "nn/init.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/basic.h"
@@ -48,6 +50,7 @@ BasicBlock::BasicBlock(const BasicBlockConfig& c) {
 void BasicBlock::zero_init_last() { init::zeros_(bn2_->weight()); }
 
 Tensor BasicBlock::forward(const Tensor& x) {
+    if (can_fold_conv_bn(*conv1_, *bn1_, x)) return forward_folded(x);
     Tensor y = relu(drop_block_->forward(bn1_->forward(conv1_->forward(x))));
     y = bn2_->forward(conv2_->forward(y));
     if (se_) y = se_->forward(y);
@@ -55,6 +58,19 @@ Tensor BasicBlock::forward(const Tensor& x) {
     Tensor shortcut = downsample_ ? downsample_->forward(x) : x;
     check<ShapeError>(y.shape() == shortcut.shape(), "BasicBlock: branch output ", describe(y),
                       " does not match the shortcut ", describe(shortcut));
+    return relu(y + shortcut);
+}
+
+// Inference (eval, no gradient): BatchNorm folded, ReLU and residual add as post-ops.
+Tensor BasicBlock::forward_folded(const Tensor& x) {
+    Tensor shortcut = downsample_ ? downsample_->forward(x) : x;
+    Tensor y = conv_bn_act(*conv1_, *bn1_, x, true);
+    const int64_t s = conv2_->options().stride()[0];
+    const Shape out{y.size(0), bn2_->num_features(), (y.size(2) - 1) / s + 1, (y.size(3) - 1) / s + 1};
+    check<ShapeError>(out == shortcut.shape(), "BasicBlock: branch output ", shape_str(out),
+                      " does not match the shortcut ", describe(shortcut));
+    if (!se_) return conv_bn_act(*conv2_, *bn2_, y, true, shortcut);
+    y = se_->forward(conv_bn_act(*conv2_, *bn2_, y, false));
     return relu(y + shortcut);
 }
 

@@ -37,6 +37,7 @@ public:
     void zero_init_last();  // bn2.weight = 0
 
 private:
+    Tensor forward_folded(const Tensor& x);  // eval inference, BatchNorm folded
     std::shared_ptr<Conv2d> conv1_, conv2_;
     std::shared_ptr<BatchNorm2d> bn1_, bn2_;
     ModulePtr drop_block_, se_, downsample_, drop_path_;

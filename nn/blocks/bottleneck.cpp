@@ -3,6 +3,7 @@
 #include "nn/init.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/basic.h"
+#include "nn/layers/conv_bn_fold.h"
 #include "nn/layers/dropout.h"
 #include "ops/activation.h"
 #include "ops/arithmetic.h"
@@ -57,6 +58,7 @@ Bottleneck::Bottleneck(const BottleneckConfig& c) {
 void Bottleneck::zero_init_last() { init::zeros_(bn3_->weight()); }
 
 Tensor Bottleneck::forward(const Tensor& x) {
+    if (can_fold_conv_bn(*conv1_, *bn1_, x)) return forward_folded(x);
     Tensor y = relu(bn1_->forward(conv1_->forward(x)));
     y = relu(drop_block_->forward(bn2_->forward(conv2_->forward(y))));
     y = bn3_->forward(conv3_->forward(y));
@@ -66,6 +68,22 @@ Tensor Bottleneck::forward(const Tensor& x) {
     check<ShapeError>(y.shape() == shortcut.shape(), "Bottleneck: branch output ", describe(y),
                       " does not match the shortcut ", describe(shortcut),
                       " (a block that changes channels or stride needs a downsample)");
+    return relu(y + shortcut);
+}
+
+// Inference (eval, no gradient): each conv with its BatchNorm folded in, the ReLUs and the
+// residual add as post-ops of the convolutions (nn/layers/conv_bn_fold.h). DropBlock and
+// DropPath are the identity in eval mode.
+Tensor Bottleneck::forward_folded(const Tensor& x) {
+    Tensor shortcut = downsample_ ? downsample_->forward(x) : x;
+    Tensor y = conv_bn_act(*conv1_, *bn1_, x, true);
+    y = conv_bn_act(*conv2_, *bn2_, y, true);
+    const Shape out{y.size(0), bn3_->num_features(), y.size(2), y.size(3)};
+    check<ShapeError>(out == shortcut.shape(), "Bottleneck: branch output ", shape_str(out),
+                      " does not match the shortcut ", describe(shortcut),
+                      " (a block that changes channels or stride needs a downsample)");
+    if (!se_) return conv_bn_act(*conv3_, *bn3_, y, true, shortcut);
+    y = se_->forward(conv_bn_act(*conv3_, *bn3_, y, false));
     return relu(y + shortcut);
 }
 

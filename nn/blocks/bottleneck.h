@@ -42,6 +42,7 @@ public:
 
 private:
     int64_t width_;
+    Tensor forward_folded(const Tensor& x);  // eval inference, BatchNorm folded
     std::shared_ptr<Conv2d> conv1_, conv2_, conv3_;
     std::shared_ptr<BatchNorm2d> bn1_, bn2_, bn3_;
     ModulePtr drop_block_, se_, downsample_, drop_path_;

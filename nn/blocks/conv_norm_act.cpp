@@ -1,6 +1,6 @@
 #include "nn/blocks/conv_norm_act.h"
 
-#include "ops/activation.h"
+#include "nn/layers/conv_bn_fold.h"
 
 namespace cardinal {
 
@@ -10,8 +10,7 @@ ConvNormAct::ConvNormAct(Conv2dOptions conv, bool apply_act, Generator* gen) : a
 }
 
 Tensor ConvNormAct::forward(const Tensor& x) {
-    Tensor y = bn_->forward(conv_->forward(x));
-    return apply_act_ ? relu(y) : y;
+    return conv_bn_act(*conv_, *bn_, x, apply_act_);  // folded in eval inference
 }
 
 }  // namespace cardinal

@@ -1,5 +1,7 @@
 #include "nn/blocks/resnest.h"
 
+#include "nn/layers/conv_bn_fold.h"
+
 #include "nn/init.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/basic.h"
@@ -59,6 +61,7 @@ ResNestBottleneck::ResNestBottleneck(const ResNestBottleneckConfig& c) {
 void ResNestBottleneck::zero_init_last() { init::zeros_(bn3_->weight()); }
 
 Tensor ResNestBottleneck::forward(const Tensor& x) {
+    if (can_fold_conv_bn(*conv1_, *bn1_, x)) return forward_folded(x);
     Tensor y = relu(bn1_->forward(conv1_->forward(x)));
     if (avd_first_) y = avd_first_->forward(y);
     y = conv2_->forward(y);
@@ -70,6 +73,21 @@ Tensor ResNestBottleneck::forward(const Tensor& x) {
                       " does not match the shortcut ", describe(shortcut),
                       " (a block that changes channels or stride needs a downsample)");
     return relu(y + shortcut);
+}
+
+// Inference (eval, no gradient): conv1 and conv3 with BatchNorm folded, the last ReLU and the
+// residual add as post-ops of conv3; the split-attention conv folds its own BatchNorm.
+Tensor ResNestBottleneck::forward_folded(const Tensor& x) {
+    Tensor shortcut = downsample_ ? downsample_->forward(x) : x;
+    Tensor y = conv_bn_act(*conv1_, *bn1_, x, true);
+    if (avd_first_) y = avd_first_->forward(y);
+    y = conv2_->forward(y);
+    if (avd_last_) y = avd_last_->forward(y);
+    const Shape out{y.size(0), bn3_->num_features(), y.size(2), y.size(3)};
+    check<ShapeError>(out == shortcut.shape(), "ResNestBottleneck: branch output ", shape_str(out),
+                      " does not match the shortcut ", describe(shortcut),
+                      " (a block that changes channels or stride needs a downsample)");
+    return conv_bn_act(*conv3_, *bn3_, y, true, shortcut);
 }
 
 }  // namespace cardinal

@@ -46,6 +46,7 @@ public:
 
 private:
     int64_t group_width_;
+    Tensor forward_folded(const Tensor& x);  // eval inference, BatchNorm folded
     std::shared_ptr<Conv2d> conv1_, conv3_;
     std::shared_ptr<BatchNorm2d> bn1_, bn3_;
     std::shared_ptr<SplitAttn> conv2_;

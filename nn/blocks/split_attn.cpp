@@ -3,6 +3,7 @@
 #include "nn/blocks/channels.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/basic.h"
+#include "nn/layers/conv_bn_fold.h"
 #include "nn/layers/dropout.h"
 #include "ops/activation.h"
 #include "ops/arithmetic.h"
@@ -74,7 +75,10 @@ SplitAttn::SplitAttn(const SplitAttnConfig& c) {
 Tensor SplitAttn::forward(const Tensor& input) {
     check<ShapeError>(input.dim() == 4 && input.size(1) == in_, "SplitAttn(", in_, " -> ", out_,
                       "): expected input [B, ", in_, ", H, W], got ", describe(input));
-    Tensor x = relu(drop_->forward(bn0_->forward(conv_->forward(input))));  // [B, R*C, H, W]
+    auto bn0 = std::dynamic_pointer_cast<BatchNorm2d>(bn0_);
+    Tensor x = bn0 && can_fold_conv_bn(*conv_, *bn0, input)
+                   ? conv_bn_act(*conv_, *bn0, input, true)  // eval: folded, drop is identity
+                   : relu(drop_->forward(bn0_->forward(conv_->forward(input))));  // [B, R*C, H, W]
     int64_t b = x.size(0), h = x.size(2), w = x.size(3);
     Tensor splits = radix_ > 1 ? reshape(x, {b, radix_, out_, h, w}) : x;
     Tensor gap = mean(radix_ > 1 ? sum(splits, {1}) : x, {2, 3}, true);  // [B, C, 1, 1]

@@ -5,9 +5,15 @@
 //   eval:  the same with running_mean / running_var.
 // State order (PyTorch's): weight, bias, running_mean, running_var, num_batches_tracked.
 #pragma once
+#include <mutex>
+#include <utility>
+#include <vector>
+
 #include "nn/module.h"
 
 namespace cardinal {
+
+class Conv2d;
 
 class BatchNorm2d : public Module {
 public:
@@ -27,11 +33,17 @@ public:
     const Tensor& num_batches_tracked() const { return num_batches_tracked_; }
     // weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0.
     void reset_parameters();
+    // {w', b'}: `conv` (which feeds this BatchNorm) with this BatchNorm's eval-mode affine map
+    // folded in (nn/layers/conv_bn_fold.h); cached until a tensor of either changes.
+    std::pair<Tensor, Tensor> folded_into(const Conv2d& conv);
 
 private:
     int64_t num_features_;
     double eps_, momentum_;
     Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
+    std::mutex fold_mutex_;
+    std::vector<uint64_t> fold_key_;  // ids and versions of the six tensors folded
+    Tensor folded_w_, folded_b_;
 };
 
 }  // namespace cardinal

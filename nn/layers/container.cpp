@@ -1,5 +1,8 @@
 #include "nn/layers/container.h"
 
+#include "nn/layers/activation.h"
+#include "nn/layers/conv_bn_fold.h"
+
 namespace cardinal {
 
 Sequential::Sequential(std::initializer_list<ModulePtr> modules) {
@@ -15,7 +18,19 @@ const ModulePtr& Sequential::operator[](size_t i) const {
 
 Tensor Sequential::forward(const Tensor& x) {
     Tensor y = x;
-    for (const auto& [_, m] : children()) y = m->forward(y);
+    const auto& ch = children();
+    for (size_t i = 0; i < ch.size(); ++i) {
+        // Conv2d -> BatchNorm2d (-> ReLU) runs folded in eval inference (nn/layers/conv_bn_fold.h).
+        auto conv = std::dynamic_pointer_cast<Conv2d>(ch[i].second);
+        auto bn = i + 1 < ch.size() ? std::dynamic_pointer_cast<BatchNorm2d>(ch[i + 1].second) : nullptr;
+        if (conv && bn && can_fold_conv_bn(*conv, *bn, y)) {
+            const bool relu = i + 2 < ch.size() && std::dynamic_pointer_cast<ReLU>(ch[i + 2].second);
+            y = conv_bn_act(*conv, *bn, y, relu);
+            i += relu ? 2 : 1;
+            continue;
+        }
+        y = ch[i].second->forward(y);
+    }
     return y;
 }
 

@@ -11,6 +11,8 @@
 #include "ops/dnnl/dnnl_context.h"
 #include "ops/dnnl/primitive_cache.h"
 #include "ops/dnnl/reorder_stats.h"
+#include "ops/dnnl/weight_cache.h"
+#include "tensor/kernels.h"
 #include "tensor/memory_format.h"
 
 namespace cardinal::onednn {
@@ -93,7 +95,12 @@ ArgPlan plan_arg(int arg, bool output, const memory::desc& user, const memory::d
 }
 
 // ---- building entries, one per pass ----
-ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, ConvLayout layout) {
+// Post-ops of a fused inference forward (bit flags, part of the cache key).
+constexpr int kPostResidual = 1;  // dst += residual (a binary add, before the ReLU)
+constexpr int kPostRelu = 2;      // dst = max(dst, 0)
+
+ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, ConvLayout layout,
+                       int post = 0) {
     using namespace dnnl;
     const bool any = layout != ConvLayout::Plain;
     const tag act = activation_tag(layout);
@@ -108,7 +115,14 @@ ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, Con
                                                       dst_md(g, act), d.strides, d.dilates,
                                                       d.pad_l, d.pad_r);
     ConvEntry e;
-    e.fwd_pd = convolution_forward::primitive_desc(desc, user_scratchpad(), cpu_engine());
+    dnnl::primitive_attr attr = user_scratchpad();
+    if (post) {
+        dnnl::post_ops ops;
+        if (post & kPostResidual) ops.append_binary(algorithm::binary_add, dst_md(g, user_tag(g)));
+        if (post & kPostRelu) ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+        attr.set_post_ops(ops);
+    }
+    e.fwd_pd = convolution_forward::primitive_desc(desc, attr, cpu_engine());
     e.prim = convolution_forward(e.fwd_pd);
     e.impl = e.fwd_pd.impl_info_str();
     e.scratchpad_md = e.fwd_pd.scratchpad_desc();
@@ -116,14 +130,17 @@ ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, Con
     e.args.push_back(plan_arg(DNNL_ARG_WEIGHTS, false, wei_md(g, false), e.fwd_pd.weights_desc()));
     if (with_bias) e.args.push_back(plan_arg(DNNL_ARG_BIAS, false, bias_md(g), bias_md(g)));
     e.args.push_back(plan_arg(DNNL_ARG_DST, true, dst_md(g, user_tag(g)), e.fwd_pd.dst_desc()));
+    if (post & kPostResidual)
+        e.args.push_back(plan_arg(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, false,
+                                  dst_md(g, user_tag(g)), dst_md(g, user_tag(g))));
     return e;
 }
 
 CacheKey make_key(const ConvGeometry& g, ConvPass pass, ConvLayout layout, bool training,
-                  bool with_bias) {
+                  bool with_bias, int post = 0) {
     // The thread count is part of the key: oneDNN's jit kernels split their work for the
     // OpenMP thread count seen at creation, and would keep running on that many threads.
-    return {static_cast<int64_t>(pass), static_cast<int64_t>(layout), training, with_bias,
+    return {static_cast<int64_t>(pass), static_cast<int64_t>(layout), training, with_bias, post,
             omp_get_max_threads(), g.channels_last,
             g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.G, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
 }
@@ -204,8 +221,10 @@ Tensor byte_buffer(size_t bytes) {
     return empty({static_cast<int64_t>((bytes + 3) / 4)}, DType::Float32);
 }
 
-// Runs an entry on user pointers given in the entry's argument order.
-void run(const ConvEntry& e, const std::vector<void*>& pointers) {
+// Runs an entry on user pointers given in the entry's argument order. `weights` is the weight
+// tensor behind the DNNL_ARG_WEIGHTS pointer (when the pass reads weights): a reordered copy of
+// it comes from the weight cache.
+void run(const ConvEntry& e, const std::vector<void*>& pointers, const Tensor& weights = Tensor()) {
     auto& eng = cpu_engine();
     auto& stream = cpu_stream();
     std::unordered_map<int, memory> args;
@@ -216,6 +235,11 @@ void run(const ConvEntry& e, const std::vector<void*>& pointers) {
         memory user(p.user_md, eng, pointers[i]);
         if (!p.reordered) {
             args.emplace(p.arg, user);
+            continue;
+        }
+        if (p.arg == DNNL_ARG_WEIGHTS && weights.defined()) {
+            buffers.push_back(prepared_weights(weights, p.user_md, p.prim_md, p.convert));
+            args.emplace(p.arg, memory(p.prim_md, eng, buffers.back().raw_data()));
             continue;
         }
         buffers.push_back(byte_buffer(p.prim_md.get_size()));
@@ -317,7 +341,7 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     std::vector<void*> ptrs{xc.raw_data(), wc.raw_data()};
     if (b.defined()) ptrs.push_back(bc.raw_data());
     ptrs.push_back(y.raw_data());
-    run(*e, ptrs);
+    run(*e, ptrs, wc);
     return y;
 }
 
@@ -333,7 +357,7 @@ Tensor conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const ConvGeo
         return gx;
     }
     auto e = entry_for(g, ConvPass::BackwardData, layout, true, false);
-    run(*e, {gyc.raw_data(), wc.raw_data(), gx.raw_data()});
+    run(*e, {gyc.raw_data(), wc.raw_data(), gx.raw_data()}, wc);
     return gx;
 }
 
@@ -356,6 +380,38 @@ std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Te
     if (with_bias) ptrs.push_back(gb.raw_data());
     run(*e, ptrs);
     return {gw, gb};
+}
+
+Tensor conv2d_forward_fused(const Tensor& x, const Tensor& w, const Tensor& b,
+                           const ConvGeometry& g, const Tensor& residual, bool relu) {
+    check_f32(x, "input");
+    check_f32(w, "weight");
+    if (b.defined()) check_f32(b, "bias");
+    if (residual.defined()) {
+        check_f32(residual, "residual");
+        check<ShapeError>(residual.shape() == g.output_shape(), "conv2d (fused): residual ",
+                          describe(residual), " does not match the output ",
+                          shape_str(g.output_shape()));
+    }
+    const ConvLayout layout = choose_layout(g, ConvPass::Forward);
+    if (layout == ConvLayout::Gemm) {  // our sgemm path has no post-ops: apply them after
+        Tensor y = conv2d_forward(x, w, b, g, false, layout);
+        if (residual.defined()) kernels::add_(y, residual);
+        if (relu) y = kernels::relu(y);
+        return y;
+    }
+    const int post = (residual.defined() ? kPostResidual : 0) | (relu ? kPostRelu : 0);
+    auto e = conv_cache().get(make_key(g, ConvPass::Forward, layout, false, b.defined(), post),
+                              [&] { return make_forward(g, false, b.defined(), layout, post); });
+    Tensor xc = activation(x, g), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
+    Tensor rc = residual.defined() ? activation(residual, g) : residual;
+    Tensor y = empty(g.output_shape(), DType::Float32, activation_format(g));
+    std::vector<void*> ptrs{xc.raw_data(), wc.raw_data()};
+    if (b.defined()) ptrs.push_back(bc.raw_data());
+    ptrs.push_back(y.raw_data());
+    if (rc.defined()) ptrs.push_back(rc.raw_data());
+    run(*e, ptrs, wc);
+    return y;
 }
 
 std::string conv_impl_info(const ConvGeometry& g, ConvPass pass, ConvLayout layout) {

@@ -32,6 +32,12 @@ std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Te
                                                   const ConvGeometry& g, bool with_bias,
                                                   ConvLayout layout = ConvLayout::Auto);
 
+// Inference only (no backward): y = conv(x, w) + b, then + residual when given, then ReLU when
+// relu, with the add and the ReLU run as oneDNN post-ops inside the convolution (one pass over
+// y instead of three). residual has the output's shape; x, w, b, residual float32.
+Tensor conv2d_forward_fused(const Tensor& x, const Tensor& w, const Tensor& b,
+                           const ConvGeometry& g, const Tensor& residual, bool relu);
+
 // oneDNN's name of the implementation a pass runs ("jit:avx512_core", "x64:gemm:jit", ...).
 std::string conv_impl_info(const ConvGeometry& g, ConvPass pass, ConvLayout layout);
 

@@ -1,0 +1,81 @@
+#include "nn/layers/conv_bn_fold.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "autograd/variable.h"
+#include "ops/activation.h"
+#include "ops/arithmetic.h"
+#include "ops/conv.h"
+
+namespace cardinal {
+namespace {
+
+void add_key(std::vector<uint64_t>& key, const Tensor& t) {
+    if (!t.defined()) {
+        key.insert(key.end(), {0, 0, 0});
+        return;
+    }
+    key.push_back(t.storage()->id());
+    key.push_back(t.storage()->version());
+    key.push_back(static_cast<uint64_t>(t.offset()));
+}
+
+template <typename T>
+void fold(const Tensor& w, const Tensor& b, const BatchNorm2d& bn, Tensor& w_out, Tensor& b_out) {
+    const int64_t O = w.size(0), per = w.numel() / O;
+    const Tensor wc = w.contiguous();
+    w_out = empty(w.shape(), w.dtype());
+    b_out = empty({O}, w.dtype());
+    const T* pw = wc.data<T>();
+    T* qw = w_out.data<T>();
+    T* qb = b_out.data<T>();
+    auto at = [](const Tensor& t, int64_t i) { return static_cast<double>(t.data<T>()[i * t.stride(0)]); };
+    for (int64_t o = 0; o < O; ++o) {
+        const double s = at(bn.weight(), o) / std::sqrt(at(bn.running_var(), o) + bn.eps());
+        for (int64_t i = 0; i < per; ++i) qw[o * per + i] = static_cast<T>(pw[o * per + i] * s);
+        const double b0 = b.defined() ? at(b, o) : 0.0;
+        qb[o] = static_cast<T>((b0 - at(bn.running_mean(), o)) * s + at(bn.bias(), o));
+    }
+}
+
+}  // namespace
+
+bool can_fold_conv_bn(const Conv2d& conv, const BatchNorm2d& bn, const Tensor& x) {
+    if (bn.is_training()) return false;
+    if (!grad_mode_enabled()) return true;
+    return !requires_grad(x) && !requires_grad(conv.weight()) && !requires_grad(bn.weight()) &&
+           !requires_grad(bn.bias()) && !(conv.bias().defined() && requires_grad(conv.bias()));
+}
+
+std::pair<Tensor, Tensor> BatchNorm2d::folded_into(const Conv2d& conv) {
+    std::vector<uint64_t> key;
+    for (const Tensor* t : std::initializer_list<const Tensor*>{&conv.weight(), &conv.bias(), &weight_, &bias_,
+                                                                &running_mean_, &running_var_})
+        add_key(key, *t);
+    std::lock_guard<std::mutex> lock(fold_mutex_);
+    if (key != fold_key_) {
+        check<ShapeError>(conv.weight().size(0) == num_features_, "conv_bn_act: conv has ",
+                          conv.weight().size(0), " output channels, BatchNorm2d has ", num_features_);
+        dispatch_floating(conv.weight().dtype(), "conv_bn_act", [&](auto tag) {
+            fold<decltype(tag)>(conv.weight(), conv.bias(), *this, folded_w_, folded_b_);
+        });
+        fold_key_ = std::move(key);
+    }
+    return {folded_w_, folded_b_};
+}
+
+Tensor conv_bn_act(Conv2d& conv, BatchNorm2d& bn, const Tensor& x, bool relu, const Tensor& residual) {
+    if (!can_fold_conv_bn(conv, bn, x) || (residual.defined() && grad_mode_enabled() && requires_grad(residual))) {
+        Tensor y = bn.forward(conv.forward(x));
+        if (residual.defined()) y = y + residual;
+        return relu ? cardinal::relu(y) : y;
+    }
+    check<ShapeError>(x.dim() == 4 && x.size(1) == conv.options().in_channels(), "Conv2d(",
+                      conv.options().in_channels(), " -> ", conv.options().out_channels(),
+                      "): expected input [N, ", conv.options().in_channels(), ", H, W], got ", describe(x));
+    auto [w, b] = bn.folded_into(conv);
+    return conv2d_inference(x, w, b, conv.params(), residual, relu);
+}
+
+}  // namespace cardinal

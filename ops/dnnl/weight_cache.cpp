@@ -1,0 +1,94 @@
+#include "ops/dnnl/weight_cache.h"
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "ops/dnnl/dnnl_context.h"
+#include "ops/dnnl/reorder_stats.h"
+
+namespace cardinal::onednn {
+namespace {
+
+struct Entry {
+    std::weak_ptr<Storage> storage;  // the weight's; expired means the weight is gone
+    int64_t offset = 0;
+    uint64_t version = 0;
+    dnnl::memory::desc md;
+    Tensor buffer;
+};
+
+struct Cache {
+    std::mutex mutex;
+    std::unordered_map<uint64_t, std::vector<Entry>> by_storage;
+    WeightCacheStats stats;
+
+    void drop_expired() {
+        for (auto it = by_storage.begin(); it != by_storage.end();) {
+            if (it->second.empty() || it->second.front().storage.expired()) {
+                stats.entries -= static_cast<int64_t>(it->second.size());
+                it = by_storage.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+};
+
+Cache& cache() {
+    static Cache c;
+    return c;
+}
+
+Tensor reorder_into_new_buffer(const Tensor& w, const dnnl::memory::desc& user_md,
+                               const dnnl::memory::desc& prim_md, const dnnl::reorder& convert) {
+    Tensor buffer = empty({static_cast<int64_t>((prim_md.get_size() + 3) / 4)}, DType::Float32);
+    auto& eng = cpu_engine();
+    dnnl::memory src(user_md, eng, w.raw_data()), dst(prim_md, eng, buffer.raw_data());
+    convert.execute(cpu_stream(), src, dst);
+    cpu_stream().wait();
+    count_reorders();
+    return buffer;
+}
+
+}  // namespace
+
+Tensor prepared_weights(const Tensor& w, const dnnl::memory::desc& user_md,
+                        const dnnl::memory::desc& prim_md, const dnnl::reorder& convert) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    const uint64_t id = w.storage()->id(), version = w.storage()->version();
+    if (c.by_storage.find(id) == c.by_storage.end()) c.drop_expired();  // a new weight: forget gone ones
+    std::vector<Entry>& list = c.by_storage[id];
+    for (Entry& e : list) {
+        if (e.offset != w.offset() || e.md != prim_md) continue;
+        if (e.version != version) {
+            e.buffer = reorder_into_new_buffer(w, user_md, prim_md, convert);
+            e.version = version;
+            ++c.stats.reorders;
+        } else {
+            ++c.stats.hits;
+        }
+        return e.buffer;
+    }
+    Entry e{w.storage(), w.offset(), version, prim_md,
+            reorder_into_new_buffer(w, user_md, prim_md, convert)};
+    ++c.stats.reorders;
+    ++c.stats.entries;
+    list.push_back(std::move(e));
+    return list.back().buffer;
+}
+
+WeightCacheStats weight_cache_stats() {
+    std::lock_guard<std::mutex> lock(cache().mutex);
+    return cache().stats;
+}
+
+void clear_weight_cache() {
+    std::lock_guard<std::mutex> lock(cache().mutex);
+    cache().by_storage.clear();
+    cache().stats.entries = 0;
+}
+
+}  // namespace cardinal::onednn

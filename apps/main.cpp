@@ -1,9 +1,24 @@
 // cardinal: train, evaluate and run the ResNeXt / SE / SK / ResNeSt family from the shell.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "apps/commands.h"
 #include "tensor/error.h"
+
+namespace {
+
+// One line on stderr, whatever the message holds.
+void print_error(const std::string& message) {
+    std::string line = message;
+    for (char& c : line)
+        if (c == '\n' || c == '\r') c = ' ';
+    std::fprintf(stderr, "cardinal: error: %s\n", line.c_str());
+}
+
+constexpr int kUsageExit = 2;  // bad flags, as getopt-style tools exit
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"cardinal: ResNeXt / SE-ResNeXt / SKNet / ResNeSt on the CPU, from scratch"};
@@ -12,15 +27,18 @@ int main(int argc, char** argv) {
     cardinal::apps::add_infer_command(app);
     cardinal::apps::add_train_command(app);
     cardinal::apps::add_eval_command(app);
+    cardinal::apps::add_bench_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);  // usage errors: CLI11's message, exit code 106/109...
-    } catch (const cardinal::Error& e) {
-        std::fprintf(stderr, "cardinal: error: %s\n", e.what());
-        return 1;
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+        print_error(e.what());
+        return kUsageExit;
+    } catch (const cardinal::apps::UsageError& e) {
+        print_error(e.what());
+        return kUsageExit;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "cardinal: error: %s\n", e.what());
+        print_error(e.what());
         return 1;
     }
     return 0;

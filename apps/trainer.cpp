@@ -17,6 +17,7 @@
 #include "autograd/grad_mode.h"
 #include "io/safetensors.h"
 #include "models/resnet.h"
+#include "models/weights.h"
 #include "ops/loss.h"
 #include "optim/adam.h"
 #include "optim/schedule.h"
@@ -119,6 +120,19 @@ void fit_model_to_data(ModelChoice& choice, const TrainOptions& options, const I
                       " (set num_classes in the config)");
 }
 
+// --init-weights: fine-tuning starts from published weights; the head and the input channels
+// may differ from the file's (models/weights.h says how each is handled).
+void init_from_weights(ResNet& model, const std::string& path, FILE* log) {
+    WeightLoadOptions wo;
+    wo.skip_classifier_mismatch = true;
+    wo.adapt_input_conv = true;
+    WeightLoadReport report = load_weights(model, path, wo);
+    if (log) {
+        std::fprintf(log, "init: weights from %s\n", path.c_str());
+        for (const std::string& note : report.notes) std::fprintf(log, "init: %s\n", note.c_str());
+    }
+}
+
 void build_optimizer(Run& run, const TrainOptions& o) {
     // Weight decay on conv and fc weights only (ndim > 1), none on BN and biases.
     ParamGroup decay, no_decay;
@@ -147,8 +161,8 @@ void build_optimizer(Run& run, const TrainOptions& o) {
     const int64_t total = o.epochs * spe;
     Schedule s = Schedule::constant();
     if (o.schedule == "cosine") {
-        s = Schedule::warmup_cosine(static_cast<int64_t>(std::llround(o.warmup_epochs * spe)),
-                                    total);
+        s = Schedule::warmup_cosine(
+            static_cast<int64_t>(std::llround(o.effective_warmup_epochs() * spe)), total);
     } else if (o.schedule == "step") {
         s = Schedule::step(o.step_epochs * spe, o.gamma);
     } else if (o.schedule == "multistep") {
@@ -402,8 +416,14 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
 
     run.gen = std::make_unique<Generator>(o.seed);
     run.model = std::make_shared<ResNet>(run.choice.config, run.gen.get());
+    if (!o.init_weights.empty() && !checkpoint) init_from_weights(*run.model, o.init_weights, log);
     build_optimizer(run, o);
     if (checkpoint) load_checkpoint(run, o, *checkpoint, log);
+    write_text_atomic((fs::path(o.out) / "options.json").string(), o.recipe().dump(2) + "\n");
+    if (log && o.schedule == "cosine" && o.effective_warmup_epochs() != o.warmup_epochs)
+        std::fprintf(log,
+                     "note: the %g-epoch warmup is clamped to %g epochs (half of --epochs %ld)\n",
+                     o.warmup_epochs, o.effective_warmup_epochs(), long(o.epochs));
 
     const ProgressMode mode = progress_mode(o.progress.c_str(), log);
     if (log) {
@@ -468,7 +488,10 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                       {"model", run.choice.name},
                       {"config", run.choice.config.to_json().dump()},
                       {"mean", nlohmann::json(norm_mean).dump()},
-                      {"std", nlohmann::json(norm_std).dump()}});
+                      {"std", nlohmann::json(norm_std).dump()},
+                      // what `cardinal infer` needs to preprocess an image and name classes
+                      {"input_size", std::to_string(run.data.size)},
+                      {"label_names", nlohmann::json(run.data.class_names).dump()}});
     result.finished = true;
     if (log) {
         std::fprintf(log, "done: test accuracy %.2f%% in %.1f s of training (%.1f s wall); "

@@ -4,6 +4,8 @@
 //  2. execution: run nodes whose gradients are complete (count reached zero), latest-created
 //     first, summing the gradients that arrive for each output slot;
 //  3. release: unless retain_graph, each node frees its saved tensors right after it runs.
+// Before a node runs, the hooks on its outputs (autograd/hooks.h) may replace or retain their
+// gradients; an observer, when one is installed, sees each node after it has run.
 #include "autograd/engine.h"
 
 #include <queue>
@@ -11,6 +13,7 @@
 
 #include "autograd/accumulate_grad.h"
 #include "autograd/grad_mode.h"
+#include "autograd/hooks.h"
 #include "autograd/variable.h"
 #include "tensor/kernels.h"
 
@@ -101,6 +104,7 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradi
             dependencies[n.get()] = -1;  // queued
             ready.push(n.get());
         }
+    int64_t executed = 0;  // the execution index an observer sees
     while (!ready.empty()) {
         Node* node = ready.top();
         ready.pop();
@@ -111,7 +115,14 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradi
         for (size_t s = 0; s < grads.size(); ++s)
             if (!grads[s].defined()) grads[s] = zeros(node->output_meta[s].shape, node->output_meta[s].dtype);
 
+        if (node->hooks) run_node_hooks(*node, grads);  // register_hook / retain_grad
+
+        BackwardObserver* observer = BackwardObserver::current();
+        std::vector<Tensor> received;
+        if (observer) received = grads;  // handles only: apply may consume `grads`
         std::vector<Tensor> input_grads = node->apply(std::move(grads));
+        if (observer) observer->notify({*node, executed, received, input_grads});
+        ++executed;
         if (!retain_graph && !dynamic_cast<AccumulateGrad*>(node)) {
             node->release();
             node->released = true;

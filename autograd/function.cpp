@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "autograd/accumulate_grad.h"
+#include "autograd/hooks.h"
 #include "tensor/kernels.h"
 #include "tensor/memory_format.h"
 
@@ -42,8 +43,9 @@ void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& output
 
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
     Tensor leaf(leaf_);
-    Tensor& g = grads[0];
     AutogradMeta& m = ensure_autograd_meta(leaf);
+    if (!m.leaf_hooks.empty()) grads[0] = run_leaf_hooks(leaf, std::move(grads[0]));
+    Tensor& g = grads[0];
     if (!m.grad.defined()) {
         // Take the buffer when nobody else can see it; otherwise copy, so that a later
         // in-place accumulation cannot change another tensor. A dense gradient keeps its

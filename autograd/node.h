@@ -11,6 +11,7 @@
 namespace cardinal {
 
 struct Node;
+struct NodeHooks;  // autograd/hooks.h
 
 // Where a gradient flows: input `input_nr` of `node` (the slot of the node's output that the
 // tensor was). An empty edge means "this input does not need a gradient".
@@ -44,6 +45,8 @@ struct Node {
     std::vector<OutputMeta> output_meta;
     uint64_t sequence_nr = 0;  // creation order: later nodes run first in backward
     bool released = false;
+    // Hooks on this node's outputs (retain_grad, register_hook); null until one is registered.
+    std::shared_ptr<NodeHooks> hooks;
 };
 
 }  // namespace cardinal

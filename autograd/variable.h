@@ -1,6 +1,8 @@
 // Autograd state of a tensor and the user-facing functions on it.
 #pragma once
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "autograd/node.h"
 #include "tensor/tensor.h"
@@ -14,6 +16,9 @@ struct AutogradMeta : AutogradMetaBase {
     std::shared_ptr<Node> grad_fn;   // the node that produced this tensor (null for leaves)
     uint32_t output_nr = 0;          // which output of grad_fn this is
     std::weak_ptr<Node> grad_accumulator;  // leaves: the AccumulateGrad node, while a graph holds it
+    // Leaves: register_hook functions, run on the incoming gradient before it is accumulated
+    // (non-leaf hooks live on grad_fn; see autograd/hooks.h).
+    std::vector<std::function<Tensor(const Tensor&)>> leaf_hooks;
 };
 
 // The tensor's autograd state, or null when it has none.

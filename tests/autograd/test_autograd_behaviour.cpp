@@ -164,6 +164,17 @@ TEST_CASE("gradcheck reports a wrong backward with input and element",
         [](const std::vector<Tensor>& v) { return add(v[0], wrong_double(v[1])); }, {x, y});
     CHECK_FALSE(second.ok);
     CHECK_THAT(second.message, Contains("input 1"));
+    // Per-input statistics: input 0 is exact, input 1 is off by its analytic value (the wrong
+    // backward returns 3 g instead of 2 g, so |error| = |v| everywhere and rel error = 1/2).
+    REQUIRE(second.inputs.size() == 2);
+    CHECK(second.inputs[0].ok());
+    CHECK(second.inputs[0].compared == 2 * 6);  // 6 elements x 2 cotangents
+    CHECK(second.inputs[0].max_abs_error < 1e-8);
+    CHECK_FALSE(second.inputs[1].ok());
+    CHECK(second.inputs[1].mismatches == 2 * 3);
+    CHECK(second.inputs[1].max_rel_error == Approx(0.5).epsilon(1e-6));
+    CHECK_THAT(second.inputs[1].worst, Contains("element ["));
+    CHECK(second.inputs[1].worst_analytic == Approx(1.5 * second.inputs[1].worst_numeric).epsilon(1e-6));
 }
 
 TEST_CASE("gradcheck fast mode passes correct ops and catches wrong ones",

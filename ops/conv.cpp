@@ -148,8 +148,9 @@ ConvGeometry validate(const char* op, const Tensor& x, const Tensor& w, const Te
                       " (dilated extent ", eh, "x", ew, ") is larger than the padded input ", ih,
                       "x", iw);
     ConvGeometry g = make_conv_geometry(x.shape(), w.shape(), p);
-    g.channels_last = x.dtype() == DType::Float32 &&
-                      (is_channels_last(x) || suggest_memory_format(x) == MemoryFormat::ChannelsLast);
+    // A tensor that is both (C == 1 or H == W == 1) counts as NCHW, so an NCHW network never
+    // turns channels-last by accident at a one-channel stem.
+    g.channels_last = x.dtype() == DType::Float32 && suggest_memory_format(x) == MemoryFormat::ChannelsLast;
     return g;
 }
 

@@ -341,7 +341,9 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     std::vector<void*> ptrs{xc.raw_data(), wc.raw_data()};
     if (b.defined()) ptrs.push_back(bc.raw_data());
     ptrs.push_back(y.raw_data());
-    run(*e, ptrs, wc);
+    // Inference (no graph) reuses reordered weights; in training the optimizer changes them every
+    // step, so a cached copy would only cost memory.
+    run(*e, ptrs, training ? Tensor() : wc);
     return y;
 }
 
@@ -357,7 +359,7 @@ Tensor conv2d_backward_data(const Tensor& grad_y, const Tensor& w, const ConvGeo
         return gx;
     }
     auto e = entry_for(g, ConvPass::BackwardData, layout, true, false);
-    run(*e, {gyc.raw_data(), wc.raw_data(), gx.raw_data()}, wc);
+    run(*e, {gyc.raw_data(), wc.raw_data(), gx.raw_data()});
     return gx;
 }
 

@@ -17,9 +17,9 @@ void add_models_command(CLI::App& app) {
             if (*as_json)
                 std::printf("%s %s\n", name.c_str(), info.config.to_json().dump().c_str());
             else
-                std::printf("%-22s %-28s input %ldx%ld  %s\n", name.c_str(), info.config.block.c_str(),
-                            static_cast<long>(info.input_size), static_cast<long>(info.input_size),
-                            info.description.c_str());
+                std::printf("%-22s %-28s input %ldx%ld  %s\n", name.c_str(),
+                            info.config.block.c_str(), static_cast<long>(info.input_size),
+                            static_cast<long>(info.input_size), info.description.c_str());
         }
     });
 }

@@ -81,13 +81,12 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--recipe", a->recipe,
                     "Start from a recipe: 'default' (the Fashion-MNIST recipe, also the "
                     "defaults) or a JSON file of options; flags override it");
-    a->model = add("model", cmd->add_option("--model", r.model,
-                                            "Registry model (see `cardinal models`)")
-                                ->capture_default_str());
+    a->model =
+        add("model", cmd->add_option("--model", r.model, "Registry model (see `cardinal models`)")
+                         ->capture_default_str());
     a->config = add("config", cmd->add_option("--config", r.config_file,
                                               "Model config: a JSON file of timm ResNet kwargs"));
-    add("data", cmd->add_option("--data", r.data,
-                                "fashion-mnist[:DIR] | mnist:DIR | cifar10:DIR")
+    add("data", cmd->add_option("--data", r.data, "fashion-mnist[:DIR] | mnist:DIR | cifar10:DIR")
                     ->capture_default_str());
     add("epochs", cmd->add_option("--epochs", r.epochs, "Epochs")->capture_default_str());
     add("batch", cmd->add_option("--batch", r.batch, "Training batch size")->capture_default_str());
@@ -95,15 +94,15 @@ void add_train_command(CLI::App& app) {
                           ->capture_default_str());
     add("drop_last", cmd->add_flag("--drop-last,!--keep-last", r.drop_last,
                                    "Drop the last incomplete training batch (default on)"));
-    add("optimizer", cmd->add_option("--optimizer", r.optimizer, "sgd | adamw")
-                         ->capture_default_str());
+    add("optimizer",
+        cmd->add_option("--optimizer", r.optimizer, "sgd | adamw")->capture_default_str());
     add("lr", cmd->add_option("--lr", r.lr, "Base learning rate")->capture_default_str());
     add("wd", cmd->add_option("--wd", r.wd, "Weight decay (conv/fc weights only)")
                   ->capture_default_str());
-    add("momentum", cmd->add_option("--momentum", r.momentum, "SGD momentum")
-                        ->capture_default_str());
-    add("nesterov", cmd->add_flag("--nesterov,!--no-nesterov", r.nesterov,
-                                  "Nesterov momentum (default on)"));
+    add("momentum",
+        cmd->add_option("--momentum", r.momentum, "SGD momentum")->capture_default_str());
+    add("nesterov",
+        cmd->add_flag("--nesterov,!--no-nesterov", r.nesterov, "Nesterov momentum (default on)"));
     add("beta1", cmd->add_option("--beta1", r.beta1, "AdamW beta1")->capture_default_str());
     add("beta2", cmd->add_option("--beta2", r.beta2, "AdamW beta2")->capture_default_str());
     add("schedule", cmd->add_option("--schedule", r.schedule,
@@ -124,20 +123,21 @@ void add_train_command(CLI::App& app) {
     add("label_smoothing", cmd->add_option("--label-smoothing", r.label_smoothing,
                                            "Label smoothing of the training loss")
                                ->capture_default_str());
-    add("hflip", cmd->add_option("--hflip", r.hflip, "Horizontal flip probability")
-                     ->capture_default_str());
-    add("crop_padding", cmd->add_option("--crop-padding", r.crop_padding,
-                                        "Random-crop padding in pixels")
-                            ->capture_default_str());
-    add("mean", cmd->add_option("--mean", r.mean, "Normalization mean(s), comma separated "
-                                                  "(default: the data set's)")
+    add("hflip",
+        cmd->add_option("--hflip", r.hflip, "Horizontal flip probability")->capture_default_str());
+    add("crop_padding",
+        cmd->add_option("--crop-padding", r.crop_padding, "Random-crop padding in pixels")
+            ->capture_default_str());
+    add("mean", cmd->add_option("--mean", r.mean,
+                                "Normalization mean(s), comma separated "
+                                "(default: the data set's)")
                     ->delimiter(','));
-    add("std", cmd->add_option("--std", r.std, "Normalization std(s), comma separated")
-                   ->delimiter(','));
+    add("std",
+        cmd->add_option("--std", r.std, "Normalization std(s), comma separated")->delimiter(','));
     add("limit_train", cmd->add_option("--limit-train", r.limit_train,
                                        "Use only the first N training images (0: all)"));
-    add("limit_test", cmd->add_option("--limit-test", r.limit_test,
-                                      "Use only the first N test images (0: all)"));
+    add("limit_test",
+        cmd->add_option("--limit-test", r.limit_test, "Use only the first N test images (0: all)"));
     add("threads", cmd->add_option("--threads", r.threads,
                                    "Threads (default: all cores, or CARDINAL_NUM_THREADS)"));
     add("seed", cmd->add_option("--seed", r.seed, "Random seed")->capture_default_str());

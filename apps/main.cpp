@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "apps/commands.h"
+#include "apps/exit_codes.h"
 #include "tensor/error.h"
 
 int main(int argc, char** argv) {
@@ -12,10 +13,16 @@ int main(int argc, char** argv) {
     cardinal::apps::add_infer_command(app);
     cardinal::apps::add_train_command(app);
     cardinal::apps::add_eval_command(app);
+    cardinal::apps::add_gradcheck_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);  // usage errors: CLI11's message, exit code 106/109...
+        return app.exit(e) == 0 ? 0 : 2;  // --help is 0; usage errors: CLI11's message, exit 2
+    } catch (const cardinal::apps::UsageError& e) {
+        std::fprintf(stderr, "cardinal: error: %s\n", e.what());
+        return 2;
+    } catch (const cardinal::apps::ExitCode& e) {
+        return e.code;
     } catch (const cardinal::Error& e) {
         std::fprintf(stderr, "cardinal: error: %s\n", e.what());
         return 1;

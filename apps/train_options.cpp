@@ -51,8 +51,7 @@ void TrainOptions::validate() const {
                       "train: no model (give --model NAME or --config FILE.json)");
     check<ValueError>(epochs >= 1, "train: --epochs must be at least 1, got ", epochs);
     check<ValueError>(batch >= 1, "train: --batch must be at least 1, got ", batch);
-    check<ValueError>(eval_batch >= 1, "train: --eval-batch must be at least 1, got ",
-                      eval_batch);
+    check<ValueError>(eval_batch >= 1, "train: --eval-batch must be at least 1, got ", eval_batch);
     check<ValueError>(limit_train >= 0, "train: --limit-train must be >= 0, got ", limit_train);
     check<ValueError>(limit_test >= 0, "train: --limit-test must be >= 0, got ", limit_test);
     check<ValueError>(optimizer == "sgd" || optimizer == "adamw",
@@ -70,12 +69,12 @@ void TrainOptions::validate() const {
                                 schedule == "constant";
     check<ValueError>(known_schedule,
                       "train: --schedule must be cosine, step, multistep, onecycle or constant, "
-                      "got '", schedule, "'");
+                      "got '",
+                      schedule, "'");
     check<ValueError>(finite(warmup_epochs) && warmup_epochs >= 0,
                       "train: --warmup-epochs must be >= 0, got ", warmup_epochs);
-    check<ValueError>(schedule != "cosine" || warmup_epochs < epochs,
-                      "train: --warmup-epochs (", warmup_epochs, ") must be less than --epochs (",
-                      epochs, ")");
+    check<ValueError>(schedule != "cosine" || warmup_epochs < epochs, "train: --warmup-epochs (",
+                      warmup_epochs, ") must be less than --epochs (", epochs, ")");
     check<ValueError>(step_epochs >= 1, "train: --step-epochs must be at least 1, got ",
                       step_epochs);
     for (size_t i = 0; i < milestones.size(); ++i)
@@ -85,8 +84,7 @@ void TrainOptions::validate() const {
     check<ValueError>(finite(label_smoothing) && label_smoothing >= 0 && label_smoothing < 1,
                       "train: --label-smoothing must be in [0, 1), got ", label_smoothing);
     check<ValueError>(hflip >= 0 && hflip <= 1, "train: --hflip must be in [0, 1], got ", hflip);
-    check<ValueError>(crop_padding >= 0, "train: --crop-padding must be >= 0, got ",
-                      crop_padding);
+    check<ValueError>(crop_padding >= 0, "train: --crop-padding must be >= 0, got ", crop_padding);
     check<ValueError>(mean.size() == std.size(), "train: --mean has ", mean.size(),
                       " values but --std has ", std.size());
     for (double s : std) check<ValueError>(s > 0, "train: --std values must be > 0, got ", s);
@@ -94,9 +92,9 @@ void TrainOptions::validate() const {
                       "train: --threads must be from 1 to 4096 (0: all cores), got ", threads);
     check<ValueError>(!out.empty(), "train: --out DIR is required");
     check<ValueError>(stop_after >= 0, "train: --stop-after must be >= 0, got ", stop_after);
-    check<ValueError>(progress == "auto" || progress == "bar" || progress == "log" ||
-                          progress == "none",
-                      "train: --progress must be auto, bar, log or none, got '", progress, "'");
+    check<ValueError>(
+        progress == "auto" || progress == "bar" || progress == "log" || progress == "none",
+        "train: --progress must be auto, bar, log or none, got '", progress, "'");
 }
 
 nlohmann::json TrainOptions::to_json() const {
@@ -140,12 +138,39 @@ nlohmann::json TrainOptions::to_json() const {
 
 void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source) {
     check<ValueError>(j.is_object(), source, ": expected a JSON object of options");
-    static const char* kKnown[] = {
-        "model", "config", "model_kwargs", "data", "epochs", "batch", "drop_last", "eval_batch",
-        "limit_train", "limit_test", "optimizer", "lr", "wd", "momentum", "nesterov", "beta1",
-        "beta2", "schedule", "warmup_epochs", "step_epochs", "milestones", "gamma",
-        "label_smoothing", "hflip", "crop_padding", "mean", "std", "threads", "seed", "out",
-        "resume", "stop_after", "progress"};
+    static const char* kKnown[] = {"model",
+                                   "config",
+                                   "model_kwargs",
+                                   "data",
+                                   "epochs",
+                                   "batch",
+                                   "drop_last",
+                                   "eval_batch",
+                                   "limit_train",
+                                   "limit_test",
+                                   "optimizer",
+                                   "lr",
+                                   "wd",
+                                   "momentum",
+                                   "nesterov",
+                                   "beta1",
+                                   "beta2",
+                                   "schedule",
+                                   "warmup_epochs",
+                                   "step_epochs",
+                                   "milestones",
+                                   "gamma",
+                                   "label_smoothing",
+                                   "hflip",
+                                   "crop_padding",
+                                   "mean",
+                                   "std",
+                                   "threads",
+                                   "seed",
+                                   "out",
+                                   "resume",
+                                   "stop_after",
+                                   "progress"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool known = false;
         for (const char* k : kKnown) known = known || it.key() == k;

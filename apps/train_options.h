@@ -11,11 +11,10 @@
 // copy inside a checkpoint and the command line merge in that order.
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "models/resnet_config.h"
 
@@ -58,9 +57,9 @@ struct TrainOptions {
     int threads = 0;  // 0: all cores (or CARDINAL_NUM_THREADS)
     uint64_t seed = 0;
 
-    std::string out;               // output directory (required)
-    std::string resume;            // checkpoint to continue from
-    int64_t stop_after = 0;        // stop after this epoch (1-based, 0: run all) to resume later
+    std::string out;                // output directory (required)
+    std::string resume;             // checkpoint to continue from
+    int64_t stop_after = 0;         // stop after this epoch (1-based, 0: run all) to resume later
     std::string progress = "auto";  // auto (bar on a terminal) | bar | log | none
 
     // Throws ValueError naming the flag for any out-of-range value.

@@ -54,8 +54,8 @@ void prepare_out_dir(const std::string& dir) {
                       ec ? " (" + ec.message() + ")" : std::string(" (a file is in the way)"));
     std::string probe = (fs::path(dir) / ".cardinal-write-test-XXXXXX").string();
     const int fd = mkstemp(probe.data());
-    check<ValueError>(fd >= 0, "--out ", dir, ": directory is not writable (",
-                      std::strerror(errno), ")");
+    check<ValueError>(fd >= 0, "--out ", dir, ": directory is not writable (", std::strerror(errno),
+                      ")");
     ::close(fd);
     ::unlink(probe.c_str());
 }
@@ -77,9 +77,7 @@ int64_t count_correct(const Tensor& logits, const Tensor& labels) {
     return correct;
 }
 
-Tensor int64_scalar(uint64_t bits) {
-    return from_vector_i64({static_cast<int64_t>(bits)}, {1});
-}
+Tensor int64_scalar(uint64_t bits) { return from_vector_i64({static_cast<int64_t>(bits)}, {1}); }
 
 uint64_t uint64_of(const SafetensorsFile& f, const std::string& name) {
     const Tensor& t = f.get(name);
@@ -220,8 +218,7 @@ void load_checkpoint(Run& run, const TrainOptions& o, const SafetensorsFile& f, 
                         it.value().dump();
         }
         fail<ValueError>("--resume ", path, ": checkpoint is for model '", meta("model"),
-                         "', this run trains '", run.choice.name, "' (config differs: ", diff,
-                         ")");
+                         "', this run trains '", run.choice.name, "' (config differs: ", diff, ")");
     }
     nlohmann::json saved_options;
     try {
@@ -230,13 +227,15 @@ void load_checkpoint(Run& run, const TrainOptions& o, const SafetensorsFile& f, 
         fail<FormatError>(path, ": checkpoint metadata 'options' is not JSON");
     }
     const std::string saved_opt = saved_options.value("optimizer", "");
-    check<ValueError>(saved_opt == o.optimizer, "--resume ", path, ": checkpoint was trained with --optimizer ",
-                      saved_opt, ", this run uses ", o.optimizer);
+    check<ValueError>(saved_opt == o.optimizer, "--resume ", path,
+                      ": checkpoint was trained with --optimizer ", saved_opt, ", this run uses ",
+                      o.optimizer);
 
     const int64_t epochs_done = static_cast<int64_t>(uint64_of(f, "epoch"));
     check<ValueError>(epochs_done >= 1 && epochs_done < o.epochs, "--resume ", path,
-                      ": checkpoint has finished ", epochs_done, " epoch(s) and this run has --epochs ",
-                      o.epochs, " (raise --epochs to train further)");
+                      ": checkpoint has finished ", epochs_done,
+                      " epoch(s) and this run has --epochs ", o.epochs,
+                      " (raise --epochs to train further)");
     try {
         run.model->load_state_dict(strip_prefix(f.tensors, "model."));
         run.optimizer->load_state_dict(strip_prefix(f.tensors, "optimizer."));
@@ -251,8 +250,9 @@ void load_checkpoint(Run& run, const TrainOptions& o, const SafetensorsFile& f, 
     } catch (const nlohmann::json::exception&) {
         fail<FormatError>(path, ": checkpoint metadata 'history' is not JSON");
     }
-    check<FormatError>(static_cast<int64_t>(run.history.size()) == epochs_done, path, ": history has ",
-                       run.history.size(), " epochs, checkpoint says ", epochs_done);
+    check<FormatError>(static_cast<int64_t>(run.history.size()) == epochs_done, path,
+                       ": history has ", run.history.size(), " epochs, checkpoint says ",
+                       epochs_done);
     run.start_epoch = epochs_done;
     const std::string threads = meta("threads");
     if (log && !threads.empty() && threads != std::to_string(get_num_threads()))
@@ -336,8 +336,8 @@ EvalResult evaluate(Module& model, DataLoader& loader, int64_t num_classes) {
     while (loader.next(batch)) {
         Tensor logits = model.forward(batch.images);
         check<ShapeError>(logits.dim() == 2 && logits.size(1) == num_classes,
-                          "evaluate: the model gives ", describe(logits), " for ",
-                          num_classes, " classes");
+                          "evaluate: the model gives ", describe(logits), " for ", num_classes,
+                          " classes");
         loss_sum += cross_entropy(logits, batch.labels, Reduction::Sum).item();
         const Tensor l = logits.to(DType::Float32).contiguous();
         const float* p = l.data<float>();
@@ -392,8 +392,8 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     lo.transforms.hflip_p = o.hflip;
     lo.transforms.mean = norm_mean;
     lo.transforms.std = norm_std;
-    const int64_t train_images = o.limit_train > 0 ? std::min(o.limit_train, train_set->size())
-                                                   : train_set->size();
+    const int64_t train_images =
+        o.limit_train > 0 ? std::min(o.limit_train, train_set->size()) : train_set->size();
     check<ValueError>(!o.drop_last || train_images >= o.batch, "train: ", train_images,
                       " training images make no full batch of --batch ", o.batch);
     run.train_loader = std::make_unique<DataLoader>(train_set, lo);
@@ -451,8 +451,8 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                          "epoch %ld/%ld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  "
                          "lr %.4g  %.1f s (%.0f img/s, eval %.1f s)  total %.1f s\n",
                          long(m.epoch), long(o.epochs), m.train_loss, m.train_acc * 100,
-                         m.test_loss, m.test_acc * 100, m.lr, m.seconds, m.images_per_s,
-                         eval_s, m.cum_seconds);
+                         m.test_loss, m.test_acc * 100, m.lr, m.seconds, m.images_per_s, eval_s,
+                         m.cum_seconds);
             std::fflush(log);
         }
     }
@@ -471,8 +471,9 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                       {"std", nlohmann::json(norm_std).dump()}});
     result.finished = true;
     if (log) {
-        std::fprintf(log, "done: test accuracy %.2f%% in %.1f s of training (%.1f s wall); "
-                          "weights in %s\n",
+        std::fprintf(log,
+                     "done: test accuracy %.2f%% in %.1f s of training (%.1f s wall); "
+                     "weights in %s\n",
                      run.history.back().test_acc * 100, run.history.back().cum_seconds,
                      seconds_since(run_start), result.model_path.c_str());
         std::fflush(log);

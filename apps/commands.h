@@ -10,5 +10,6 @@ void add_infer_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_gradcheck_command(CLI::App& app);
+void add_graph_command(CLI::App& app);
 
 }  // namespace cardinal::apps

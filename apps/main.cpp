@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
     cardinal::apps::add_train_command(app);
     cardinal::apps::add_eval_command(app);
     cardinal::apps::add_gradcheck_command(app);
+    cardinal::apps::add_graph_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

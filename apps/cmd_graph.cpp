@@ -41,7 +41,8 @@ Shape parse_dims(const std::string& text) {
         char* end = nullptr;
         const long long v = std::strtoll(part.c_str(), &end, 10);
         if (part.empty() || *end != '\0' || v < 1)
-            throw UsageError("--shape " + text + ": expected positive integers separated by commas, such as 1,3,64,64");
+            throw UsageError("--shape " + text +
+                             ": expected positive integers separated by commas, such as 1,3,64,64");
         shape.push_back(v);
         start = comma + 1;
     }
@@ -67,12 +68,16 @@ void run(const GraphArgs& a) {
     if (sources != 1) throw UsageError("give exactly one of --model, --config, --block or --op");
     std::string format = a.format;
     if (format.empty()) format = a.out.size() > 4 && a.out.ends_with(".svg") ? "svg" : "dot";
-    if (format != "dot" && format != "svg") throw UsageError("--format must be dot or svg, got '" + format + "'");
+    if (format != "dot" && format != "svg")
+        throw UsageError("--format must be dot or svg, got '" + format + "'");
     if (!a.sets.empty() && (!a.model.empty() || !a.config.empty()))
-        throw UsageError("--set applies to --block and --op (a model's options come from --config)");
+        throw UsageError(
+            "--set applies to --block and --op (a model's options come from --config)");
     if (format == "svg" && !have_dot())
-        fail<Error>("graph: --format svg needs Graphviz's `dot`, which is not on PATH (Debian: apt-get install "
-                    "graphviz); --format dot writes the DOT text instead");
+        fail<Error>(
+            "graph: --format svg needs Graphviz's `dot`, which is not on PATH (Debian: apt-get "
+            "install "
+            "graphviz); --format dot writes the DOT text instead");
 
     // One forward, recorded.
     Tensor y;
@@ -83,7 +88,8 @@ void run(const GraphArgs& a) {
                                               : find_entry(gradcheck_blocks(), a.block, "block");
         Settings settings(e.name, e.options, a.sets);
         try {
-            c = e.build(settings, a.shape.empty() ? e.default_shape : parse_dims(a.shape), false, a.seed);
+            c = e.build(settings, a.shape.empty() ? e.default_shape : parse_dims(a.shape), false,
+                        a.seed);
             y = c.forward();
         } catch (const ValueError& err) {
             throw UsageError(e.name + " with these options: " + err.what());
@@ -92,20 +98,23 @@ void run(const GraphArgs& a) {
         }
     } else {
         Generator gen(a.seed);
-        const ResNetConfig cfg = !a.model.empty() ? model_info(a.model).config : load_config_file(a.config);
+        const ResNetConfig cfg =
+            !a.model.empty() ? model_info(a.model).config : load_config_file(a.config);
         auto model = std::make_shared<ResNet>(cfg, &gen);
         model->train();
         keep = model;
         const Shape shape = a.shape.empty() ? Shape{2, cfg.in_chans, 64, 64} : parse_dims(a.shape);
         if (shape.size() != 4 || shape[1] != cfg.in_chans)
-            throw UsageError("--shape for this model must be N," + std::to_string(cfg.in_chans) + ",H,W");
+            throw UsageError("--shape for this model must be N," + std::to_string(cfg.in_chans) +
+                             ",H,W");
         Tensor x = set_requires_grad(randn(shape, DType::Float32, &gen));
         y = model->forward(x);
     }
 
     // Leaves by name: the AccumulateGrad node of every input and parameter.
     std::map<const Node*, std::string> leaf_names;
-    NamedTensors leaves = keep ? keep->named_parameters() : NamedTensors(c.tensors.begin(), c.tensors.end());
+    NamedTensors leaves =
+        keep ? keep->named_parameters() : NamedTensors(c.tensors.begin(), c.tensors.end());
     for (const auto& [name, t] : leaves)
         if (Edge e = gradient_edge(t); e.valid()) leaf_names[e.node.get()] = name;
 
@@ -125,14 +134,16 @@ void run(const GraphArgs& a) {
         auto it = seen.find(&n);
         if (it == seen.end()) return label;
         char buf[96];
-        std::snprintf(buf, sizeof buf, "#%lld  |grad| %.4g", static_cast<long long>(it->second.first),
-                      it->second.second);
+        std::snprintf(buf, sizeof buf, "#%lld  |grad| %.4g",
+                      static_cast<long long>(it->second.first), it->second.second);
         return label.empty() ? std::string(buf) : label + "\\n" + buf;
     });
 
     if (format == "dot") {
-        if (a.out.empty()) std::fputs(dot.c_str(), stdout);
-        else write_atomically(a.out, dot);
+        if (a.out.empty())
+            std::fputs(dot.c_str(), stdout);
+        else
+            write_atomically(a.out, dot);
         return;
     }
     const std::string out = a.out.empty() ? "graph.svg" : a.out;
@@ -153,15 +164,19 @@ void run(const GraphArgs& a) {
 
 void add_graph_command(CLI::App& app) {
     auto a = std::make_shared<GraphArgs>();
-    auto* cmd = app.add_subcommand("graph", "The autograd graph of one forward, as Graphviz DOT or SVG");
+    auto* cmd =
+        app.add_subcommand("graph", "The autograd graph of one forward, as Graphviz DOT or SVG");
     cmd->add_option("--model", a->model, "A registered model (cardinal models)");
-    cmd->add_option("--config", a->config, "A model config file (JSON, the --config format of train)");
+    cmd->add_option("--config", a->config,
+                    "A model config file (JSON, the --config format of train)");
     cmd->add_option("--block", a->block, "A block (cardinal gradcheck --list)");
     cmd->add_option("--op", a->op, "An op (cardinal gradcheck --list)");
     cmd->add_option("--set", a->sets, "An option of the block or op, key=value (repeatable)");
-    cmd->add_option("--shape", a->shape, "The input shape (default: the entry's; models 2,C,64,64)");
+    cmd->add_option("--shape", a->shape,
+                    "The input shape (default: the entry's; models 2,C,64,64)");
     cmd->add_option("--format", a->format, "dot or svg (default: svg when --out ends in .svg)");
-    cmd->add_flag("--values", a->values, "Run a backward first: label nodes with execution index and |grad|");
+    cmd->add_flag("--values", a->values,
+                  "Run a backward first: label nodes with execution index and |grad|");
     cmd->add_option("--out", a->out, "Output file (default: DOT to stdout, SVG to graph.svg)");
     cmd->add_option("--seed", a->seed, "Seed of the weights and the input");
     cmd->callback([a] { run(*a); });

@@ -5,7 +5,6 @@
 #include <string>
 
 #include "autograd/node.h"
-
 #include "tensor/tensor.h"
 
 namespace cardinal {

@@ -1,11 +1,10 @@
 // `cardinal graph`: DOT of a block's graph, --values labels, SVG through Graphviz when it is
 // installed, and a clear message when `dot` is missing.
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <catch2/catch.hpp>
 
 using Catch::Matchers::Contains;
 
@@ -32,7 +31,8 @@ std::string dir() {
 Cli run_cli(const std::string& args, const std::string& env = "") {
     const std::string out = dir() + "/out.txt", err = dir() + "/err.txt";
     const std::string bin = std::string(CARDINAL_BINARY_DIR) + "/cardinal";
-    const int status = std::system((env + " " + bin + " graph " + args + " >" + out + " 2>" + err).c_str());
+    const int status =
+        std::system((env + " " + bin + " graph " + args + " >" + out + " 2>" + err).c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }
 
@@ -45,12 +45,14 @@ TEST_CASE("cardinal graph: DOT, values, SVG and a missing dot", "[apps][graph_cl
     }
     Cli r = run_cli("--block SEModule");
     CHECK(r.code == 0);
-    CHECK_THAT(r.out, Contains("digraph autograd") && Contains("SigmoidBackward") && Contains("fc1.weight"));
+    CHECK_THAT(r.out, Contains("digraph autograd") && Contains("SigmoidBackward") &&
+                          Contains("fc1.weight"));
     CHECK_THAT(r.out, !Contains("|grad|"));
 
     r = run_cli("--block SplitAttn --set radix=2 --set groups=2 --values");
     CHECK(r.code == 0);
-    CHECK_THAT(r.out, Contains("SoftmaxBackward") && Contains("#0  |grad|") && Contains("conv.weight"));
+    CHECK_THAT(r.out,
+               Contains("SoftmaxBackward") && Contains("#0  |grad|") && Contains("conv.weight"));
 
     const std::string svg = dir() + "/se.svg";
     std::filesystem::remove(svg);

@@ -91,6 +91,8 @@ void run(const GraphArgs& a) {
             c = e.build(settings, a.shape.empty() ? e.default_shape : parse_dims(a.shape), false,
                         a.seed);
             y = c.forward();
+        } catch (const UsageError&) {
+            throw;
         } catch (const ValueError& err) {
             throw UsageError(e.name + " with these options: " + err.what());
         } catch (const ShapeError& err) {

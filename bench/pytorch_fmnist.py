@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The same model and recipe in PyTorch, for a side-by-side with `cardinal train`.
 
-The model is written here from shared/reference/configs.md (no timm): the small-image ResNeSt
+The model is bench/torch_resnet.py's (written from the configs, no timm): the small-image ResNeSt
 (`resnest_small`) or ResNeXt (`resnext_small`) with timm's parameter names, trained with the
 recipe of shared/reference/fmnist_recipe.json (SGD nesterov, warmup + cosine per step, label
 smoothing 0.1, random crop (pad 0 here: the recipe's padding) + flip). Uses Debian's python3-torch
@@ -13,137 +13,17 @@ import argparse
 import gzip
 import json
 import math
+import os
 import struct
+import sys
 import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-def make_divisible(v, divisor=8, min_value=None, round_limit=0.9):
-    min_value = min_value or divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < round_limit * v:
-        new_v += divisor
-    return new_v
-
-
-class SplitAttn(nn.Module):
-    def __init__(self, ch, radix, groups):
-        super().__init__()
-        self.radix = radix
-        mid = ch * radix
-        attn = make_divisible(ch * radix * 0.25, 8, min_value=32)
-        self.conv = nn.Conv2d(ch, mid, 3, 1, 1, groups=groups * radix, bias=False)
-        self.bn0 = nn.BatchNorm2d(mid)
-        self.fc1 = nn.Conv2d(ch, attn, 1, groups=groups)
-        self.bn1 = nn.BatchNorm2d(attn)
-        self.fc2 = nn.Conv2d(attn, mid, 1, groups=groups)
-        self.card = groups
-
-    def forward(self, x):
-        x = F.relu(self.bn0(self.conv(x)))
-        B, RC, H, W = x.shape
-        if self.radix > 1:
-            xs = x.reshape(B, self.radix, RC // self.radix, H, W)
-            gap = xs.sum(1)
-        else:
-            gap = x
-        gap = gap.mean((2, 3), keepdim=True)
-        a = self.fc2(F.relu(self.bn1(self.fc1(gap))))
-        if self.radix > 1:
-            a = a.view(B, self.card, self.radix, -1).transpose(1, 2).softmax(1).reshape(B, -1)
-            a = a.view(B, self.radix, RC // self.radix, 1, 1)
-            return (xs * a).sum(1)
-        return x * torch.sigmoid(a)
-
-
-class ResNestBottleneck(nn.Module):
-    def __init__(self, inplanes, planes, stride, downsample, radix, card, base_width, avd, avd_first):
-        super().__init__()
-        gw = int(planes * base_width / 64) * card
-        self.conv1 = nn.Conv2d(inplanes, gw, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(gw)
-        use_avd = avd and stride > 1
-        self.avd_first = nn.AvgPool2d(3, stride, 1) if use_avd and avd_first else None
-        self.conv2 = SplitAttn(gw, radix, card)
-        self.avd_last = nn.AvgPool2d(3, stride, 1) if use_avd and not avd_first else None
-        self.conv3 = nn.Conv2d(gw, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
-        nn.init.zeros_(self.bn3.weight)
-        self.downsample = downsample
-
-    def forward(self, x):
-        s = x if self.downsample is None else self.downsample(x)
-        y = F.relu(self.bn1(self.conv1(x)))
-        if self.avd_first is not None:
-            y = self.avd_first(y)
-        y = self.conv2(y)
-        if self.avd_last is not None:
-            y = self.avd_last(y)
-        return F.relu(self.bn3(self.conv3(y)) + s)
-
-
-class Bottleneck(nn.Module):
-    def __init__(self, inplanes, planes, stride, downsample, card, base_width):
-        super().__init__()
-        width = int(math.floor(planes * base_width / 64)) * card
-        self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, groups=card, bias=False)
-        self.bn2 = nn.BatchNorm2d(width)
-        self.conv3 = nn.Conv2d(width, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
-        nn.init.zeros_(self.bn3.weight)
-        self.downsample = downsample
-
-    def forward(self, x):
-        s = x if self.downsample is None else self.downsample(x)
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = F.relu(self.bn2(self.conv2(y)))
-        return F.relu(self.bn3(self.conv3(y)) + s)
-
-
-class SmallResNet(nn.Module):
-    def __init__(self, kw):
-        super().__init__()
-        sw, inch = kw["stem_width"], kw["in_chans"]
-        self.conv1 = nn.Sequential(
-            nn.Conv2d(inch, sw, 3, kw.get("stem_stride", 2), 1, bias=False), nn.BatchNorm2d(sw), nn.ReLU(),
-            nn.Conv2d(sw, sw, 3, 1, 1, bias=False), nn.BatchNorm2d(sw), nn.ReLU(),
-            nn.Conv2d(sw, 2 * sw, 3, 1, 1, bias=False))
-        self.bn1 = nn.BatchNorm2d(2 * sw)
-        inplanes = 2 * sw
-        ba = kw.get("block_args", {})
-        for i, (planes, n) in enumerate(zip(kw["channels"], kw["layers"])):
-            blocks = []
-            for j in range(n):
-                stride = 1 if (i == 0 or j > 0) else 2
-                ds = None
-                if j == 0 and (stride != 1 or inplanes != planes * 4):
-                    pool = nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False) if stride > 1 else nn.Identity()
-                    ds = nn.Sequential(pool, nn.Conv2d(inplanes, planes * 4, 1, bias=False), nn.BatchNorm2d(planes * 4))
-                if kw["block"] == "ResNestBottleneck":
-                    blocks.append(ResNestBottleneck(inplanes, planes, stride, ds, ba["radix"], kw["cardinality"],
-                                                    kw["base_width"], ba["avd"], ba["avd_first"]))
-                else:
-                    blocks.append(Bottleneck(inplanes, planes, stride, ds, kw["cardinality"], kw["base_width"]))
-                inplanes = planes * 4
-            self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
-        self.fc = nn.Linear(inplanes, kw["num_classes"])
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        for m in self.modules():  # zero_init_last after the generic init
-            if isinstance(m, (Bottleneck, ResNestBottleneck)):
-                nn.init.zeros_(m.bn3.weight)
-
-    def forward(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(x.mean((2, 3)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_resnet import ResNet  # noqa: E402  (the model code shared with compare_torch.py)
 
 
 def read_idx(path):
@@ -170,7 +50,7 @@ def main():
     torch.manual_seed(0)
     recipe = json.load(open(args.recipe))
     kw = recipe["kwargs"] if args.model == "resnest_small" else recipe["also_measured"][args.model]["kwargs"]
-    model = SmallResNet(kw)
+    model = ResNet(kw)
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
     xtr = read_idx(f"{args.data}/train-images-idx3-ubyte.gz")

@@ -10,6 +10,7 @@
 #include "ops/dnnl/conv_gemm.h"
 #include "ops/dnnl/dnnl_context.h"
 #include "ops/dnnl/primitive_cache.h"
+#include "ops/dnnl/reorder_stats.h"
 
 namespace cardinal::onednn {
 namespace {
@@ -218,8 +219,10 @@ void run(const ConvEntry& e, const std::vector<void*>& pointers) {
         memory tmp(p.prim_md, eng, buffers.back().raw_data());
         if (p.output)
             outputs_to_convert.emplace_back(tmp, user);
-        else
+        else {
             p.convert.execute(stream, user, tmp);
+            count_reorders();
+        }
         args.emplace(p.arg, tmp);
     }
     if (size_t bytes = e.scratchpad_md.get_size()) {
@@ -232,6 +235,7 @@ void run(const ConvEntry& e, const std::vector<void*>& pointers) {
         if (p.reordered && p.output) {
             auto& [tmp, user] = outputs_to_convert[k++];
             p.convert.execute(stream, tmp, user);
+            count_reorders();
         }
     stream.wait();
 }

@@ -43,7 +43,8 @@ struct FixtureCheckOptions {
     double tol = 0.0;        // relative tolerance; 0 means 1e-10 (float64) or 1e-4 (float32)
     double zero_atol = 0.0;  // absolute tolerance for zero references; 0 means the same as tol
     // References with max|.| below this are rounding noise of a zero. 1e-10, not 1e-12: the
-    // stored noise of SplAtConv2d grad.fc1.bias reaches 7.2e-12 (docs/seed-forms.md section 0). In float64
+    // stored noise of SplAtConv2d grad.fc1.bias reaches 7.2e-12 (docs/seed-forms.md section 0). In
+    // float64
     // this changes nothing numerically (|ref| < 1 either way); it labels the check absolute.
     double zero_threshold = 1e-10;
     // A zero gradient `grad.<m>.bias` is rounding noise of terms that cancel; their size is that

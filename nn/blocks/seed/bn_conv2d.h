@@ -1,4 +1,5 @@
-// BNConv2d: the seed notes' BN_Conv2d (docs/seed-forms.md section 2): conv, then BatchNorm2d, then ReLU.
+// BNConv2d: the seed notes' BN_Conv2d (docs/seed-forms.md section 2): conv, then BatchNorm2d, then
+// ReLU.
 //   y = relu(bn(conv2d(x, weight; stride, padding, dilation, groups)))
 // state_dict: conv.weight (conv.bias when bias), bn.weight, bn.bias, bn.running_mean,
 // bn.running_var, bn.num_batches_tracked.

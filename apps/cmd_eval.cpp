@@ -99,8 +99,8 @@ void run(const EvalArgs& a) {
             size_t end = what.find_first_not_of(' ', p + 1);
             what.replace(p, (end == std::string::npos ? what.size() : end) - p, "; ");
         }
-        fail<ValueError>("--weights ", a.weights, " does not fit model '", choice.name,
-                         "': ", what);
+        fail<ValueError>("--weights ", a.weights, " does not fit model '", choice.name, "': ",
+                         what);
     }
 
     // The normalization the weights were trained with when the file records it.

@@ -86,6 +86,11 @@ void add_train_command(CLI::App& app) {
                          ->capture_default_str());
     a->config = add("config", cmd->add_option("--config", r.config_file,
                                               "Model config: a JSON file of timm ResNet kwargs"));
+    add("init_weights",
+        cmd->add_option("--init-weights", r.init_weights,
+                        "Fine-tune from these weights (timm's model.safetensors): a head of "
+                        "another class count is replaced, a 3-channel first conv is adapted to "
+                        "in_chans"));
     add("data", cmd->add_option("--data", r.data, "fashion-mnist[:DIR] | mnist:DIR | cifar10:DIR")
                     ->capture_default_str());
     add("epochs", cmd->add_option("--epochs", r.epochs, "Epochs")->capture_default_str());

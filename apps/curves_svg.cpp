@@ -8,7 +8,7 @@
 namespace cardinal::apps {
 namespace {
 
-constexpr double kPanelW = 440, kPanelH = 300;  // one panel, margins included
+constexpr double kPanelW = 440, kPanelH = 300;          // one panel, margins included
 constexpr double kLeft = 60, kRight = 20, kTop = 40, kBottom = 50;
 const char* kTrainColor = "#1f77b4";
 const char* kTestColor = "#d62728";
@@ -22,14 +22,10 @@ std::string fmt(const char* f, double v) {
 std::string escape(const std::string& s) {
     std::string out;
     for (char c : s) {
-        if (c == '<')
-            out += "&lt;";
-        else if (c == '>')
-            out += "&gt;";
-        else if (c == '&')
-            out += "&amp;";
-        else
-            out += c;
+        if (c == '<') out += "&lt;";
+        else if (c == '>') out += "&gt;";
+        else if (c == '&') out += "&amp;";
+        else out += c;
     }
     return out;
 }
@@ -63,10 +59,8 @@ std::string panel(const std::vector<EpochMetrics>& h, double x0, const std::stri
     auto py = [&](double v) { return oy + ph - (v - y_min) / (y_max - y_min) * ph; };
 
     std::string s;
-    s += "<text x=\"" + fmt("%.1f", ox + pw / 2) +
-         "\" y=\"24\" text-anchor=\"middle\" "
-         "font-size=\"15\" font-weight=\"bold\">" +
-         escape(title) + "</text>\n";
+    s += "<text x=\"" + fmt("%.1f", ox + pw / 2) + "\" y=\"24\" text-anchor=\"middle\" "
+         "font-size=\"15\" font-weight=\"bold\">" + escape(title) + "</text>\n";
     // y grid and ticks
     const double ystep = nice_step(y_max - y_min, 5);
     for (double v = std::ceil(y_min / ystep) * ystep; v <= y_max + 1e-9; v += ystep) {
@@ -109,9 +103,8 @@ std::string panel(const std::vector<EpochMetrics>& h, double x0, const std::stri
         // legend, right inside the plot, where the curves are not (top for falling loss,
         // bottom for rising accuracy)
         const double lx = ox + pw - 80;
-        const double ly = legend_top
-                              ? oy + 16 + 18 * static_cast<double>(k)
-                              : oy + ph - 16 - 18 * static_cast<double>(series.size() - 1 - k);
+        const double ly = legend_top ? oy + 16 + 18 * static_cast<double>(k)
+                                     : oy + ph - 16 - 18 * static_cast<double>(series.size() - 1 - k);
         s += "<line x1=\"" + fmt("%.1f", lx) + "\" y1=\"" + fmt("%.1f", ly) + "\" x2=\"" +
              fmt("%.1f", lx + 24) + "\" y2=\"" + fmt("%.1f", ly) + "\" stroke=\"" + ser.color +
              "\" stroke-width=\"2\"" + (ser.dashed ? " stroke-dasharray=\"6,4\"" : "") + "/>\n";
@@ -125,13 +118,12 @@ std::string panel(const std::vector<EpochMetrics>& h, double x0, const std::stri
 
 std::string render_curves_svg(const std::vector<EpochMetrics>& history, const std::string& title) {
     const double width = 2 * kPanelW, height = kPanelH + 30;
-    std::string s =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
-        fmt("%.0f", width) + "\" height=\"" + fmt("%.0f", height) + "\" viewBox=\"0 0 " +
-        fmt("%.0f", width) + " " + fmt("%.0f", height) +
-        "\" font-family=\"sans-serif\">\n"
-        "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+    std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fmt("%.0f", width) +
+                    "\" height=\"" + fmt("%.0f", height) + "\" viewBox=\"0 0 " +
+                    fmt("%.0f", width) + " " + fmt("%.0f", height) +
+                    "\" font-family=\"sans-serif\">\n"
+                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
     s += "<text x=\"" + fmt("%.0f", width / 2) + "\" y=\"" + fmt("%.0f", height - 8) +
          "\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555\">" + escape(title) + "</text>\n";
     if (history.empty()) return s + "</svg>\n";

@@ -25,7 +25,7 @@ DataSpec parse_data_spec(const std::string& text) {
         spec.mean = {0.1307};
         spec.std = {0.3081};
     } else if (spec.kind == "cifar10") {
-        spec.class_names = {"airplane", "automobile", "bird",  "cat",  "deer",
+        spec.class_names = {"airplane", "automobile", "bird", "cat",  "deer",
                             "dog",      "frog",       "horse", "ship", "truck"};
         spec.mean = {0.4914, 0.4822, 0.4465};
         spec.std = {0.2470, 0.2435, 0.2616};
@@ -44,15 +44,14 @@ std::shared_ptr<const ImageDataset> load_split(const DataSpec& spec, bool train)
     namespace fs = std::filesystem;
     std::string hint;
     if (spec.kind == "fashion-mnist")
-        hint =
-            " (install the Debian package dataset-fashion-mnist, or pass "
-            "--data fashion-mnist:DIR with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])";
+        hint = " (install the Debian package dataset-fashion-mnist, or pass "
+               "--data fashion-mnist:DIR with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])";
     else if (spec.kind == "mnist")
         hint = " (expected {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])";
     else
         hint = " (expected the CIFAR-10 binary version: data_batch_1..5.bin, test_batch.bin)";
-    check<ValueError>(fs::is_directory(spec.dir), "--data ", spec.kind, ": no directory ", spec.dir,
-                      hint);
+    check<ValueError>(fs::is_directory(spec.dir), "--data ", spec.kind, ": no directory ",
+                      spec.dir, hint);
     try {
         if (spec.kind == "cifar10")
             return std::make_shared<const ImageDataset>(load_cifar10(spec.dir, train));

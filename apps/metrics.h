@@ -1,14 +1,15 @@
 // One epoch's figures, as written to metrics.jsonl (one JSON object per line).
 #pragma once
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace cardinal::apps {
 
 struct EpochMetrics {
-    int64_t epoch = 0;                     // 1-based
+    int64_t epoch = 0;  // 1-based
     double train_loss = 0, train_acc = 0;  // running mean over the epoch (loss with smoothing)
     double test_loss = 0, test_acc = 0;    // plain cross-entropy; accuracy as a fraction
     double lr = 0;                         // learning rate of the epoch's last step

@@ -31,13 +31,8 @@ ProgressMode progress_mode(const char* choice, FILE* out) {
 
 EpochProgress::EpochProgress(FILE* out, ProgressMode mode, int64_t epoch, int64_t epochs,
                              int64_t num_batches)
-    : out_(out),
-      mode_(mode),
-      epoch_(epoch),
-      epochs_(epochs),
-      num_batches_(num_batches),
-      start_(std::chrono::steady_clock::now()),
-      last_draw_(start_) {}
+    : out_(out), mode_(mode), epoch_(epoch), epochs_(epochs), num_batches_(num_batches),
+      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
 void EpochProgress::update(int64_t done, double loss, double acc, int64_t images) {
     if (mode_ == ProgressMode::None) return;
@@ -61,8 +56,7 @@ void EpochProgress::draw(int64_t done, double loss, double acc, int64_t images, 
     char stats[160];
     std::snprintf(stats, sizeof stats, "%ld/%ld  loss %.4f  acc %5.1f%%  %.0f img/s  %s %s",
                   long(done), long(num_batches_), loss, acc * 100, rate,
-                  done < num_batches_ ? "ETA" : "in",
-                  clock_text(done < num_batches_ ? eta : elapsed).c_str());
+                  done < num_batches_ ? "ETA" : "in", clock_text(done < num_batches_ ? eta : elapsed).c_str());
     if (mode_ == ProgressMode::Bar) {
         constexpr int kWidth = 24;
         const int filled = static_cast<int>(kWidth * done / std::max<int64_t>(num_batches_, 1));

@@ -15,7 +15,8 @@ ProgressMode progress_mode(const char* choice, FILE* out);
 
 class EpochProgress {
   public:
-    EpochProgress(FILE* out, ProgressMode mode, int64_t epoch, int64_t epochs, int64_t num_batches);
+    EpochProgress(FILE* out, ProgressMode mode, int64_t epoch, int64_t epochs,
+                  int64_t num_batches);
     // After batch `done` (1-based) of the epoch: running mean loss, accuracy, images so far.
     // Cheap when nothing is printed (a clock read).
     void update(int64_t done, double loss, double acc, int64_t images);

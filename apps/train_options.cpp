@@ -73,8 +73,6 @@ void TrainOptions::validate() const {
                       schedule, "'");
     check<ValueError>(finite(warmup_epochs) && warmup_epochs >= 0,
                       "train: --warmup-epochs must be >= 0, got ", warmup_epochs);
-    check<ValueError>(schedule != "cosine" || warmup_epochs < epochs, "train: --warmup-epochs (",
-                      warmup_epochs, ") must be less than --epochs (", epochs, ")");
     check<ValueError>(step_epochs >= 1, "train: --step-epochs must be at least 1, got ",
                       step_epochs);
     for (size_t i = 0; i < milestones.size(); ++i)
@@ -95,6 +93,17 @@ void TrainOptions::validate() const {
     check<ValueError>(
         progress == "auto" || progress == "bar" || progress == "log" || progress == "none",
         "train: --progress must be auto, bar, log or none, got '", progress, "'");
+}
+
+double TrainOptions::effective_warmup_epochs() const {
+    return warmup_epochs < static_cast<double>(epochs) ? warmup_epochs
+                                                       : static_cast<double>(epochs) / 2.0;
+}
+
+nlohmann::json TrainOptions::recipe() const {
+    nlohmann::json j = to_json();
+    for (const char* k : {"out", "resume", "stop_after"}) j.erase(k);
+    return j;
 }
 
 nlohmann::json TrainOptions::to_json() const {
@@ -132,6 +141,7 @@ nlohmann::json TrainOptions::to_json() const {
         {"progress", progress},
     };
     if (!config_file.empty()) j["config"] = config_file;
+    if (!init_weights.empty()) j["init_weights"] = init_weights;
     if (model_kwargs) j["model_kwargs"] = *model_kwargs;
     return j;
 }
@@ -170,7 +180,8 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
                                    "out",
                                    "resume",
                                    "stop_after",
-                                   "progress"};
+                                   "progress",
+                                   "init_weights"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool known = false;
         for (const char* k : kKnown) known = known || it.key() == k;
@@ -214,6 +225,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
     take(j, "resume", resume, source);
     take(j, "stop_after", stop_after, source);
     take(j, "progress", progress, source);
+    take(j, "init_weights", init_weights, source);
 }
 
 nlohmann::json recipe_json(const std::string& name_or_file) {

@@ -26,6 +26,10 @@ struct TrainOptions {
     std::string model = "resnest_small";
     std::string config_file;
     std::optional<nlohmann::json> model_kwargs;
+    // Start from these weights (timm's model.safetensors, or a cardinal model.safetensors):
+    // a classifier of another class count is replaced (kept at its initialisation), and a first
+    // convolution for 3 channels is adapted to the model's in_chans (models/weights.h).
+    std::string init_weights;
 
     std::string data = "fashion-mnist";  // fashion-mnist[:DIR] | mnist:DIR | cifar10:DIR
     int64_t epochs = 6;
@@ -43,7 +47,7 @@ struct TrainOptions {
     double beta1 = 0.9, beta2 = 0.999;  // adamw
 
     std::string schedule = "cosine";  // cosine | step | multistep | onecycle | constant
-    double warmup_epochs = 1.0;       // cosine only
+    double warmup_epochs = 1.0;       // cosine only; clamped to epochs / 2 (see below)
     int64_t step_epochs = 30;         // step: decay every N epochs
     std::vector<int64_t> milestones;  // multistep: epochs at which lr *= gamma
     double gamma = 0.1;               // step / multistep
@@ -64,6 +68,12 @@ struct TrainOptions {
 
     // Throws ValueError naming the flag for any out-of-range value.
     void validate() const;
+    // The warmup the cosine schedule uses: warmup_epochs, or half the run when the warmup would
+    // take all of it (the default 1-epoch warmup with --epochs 1 warms up for half an epoch).
+    double effective_warmup_epochs() const;
+    // The options as a recipe (`--recipe FILE` reads it back): to_json() without the keys that
+    // belong to one run (out, resume, stop_after).
+    nlohmann::json recipe() const;
     // Every option as JSON (config_file and model_kwargs only when set).
     nlohmann::json to_json() const;
     // Applies the keys present in `j` over *this; an unknown key or a wrong type is a

@@ -17,6 +17,7 @@
 #include "autograd/grad_mode.h"
 #include "io/safetensors.h"
 #include "models/resnet.h"
+#include "models/weights.h"
 #include "ops/loss.h"
 #include "optim/adam.h"
 #include "optim/schedule.h"
@@ -54,8 +55,8 @@ void prepare_out_dir(const std::string& dir) {
                       ec ? " (" + ec.message() + ")" : std::string(" (a file is in the way)"));
     std::string probe = (fs::path(dir) / ".cardinal-write-test-XXXXXX").string();
     const int fd = mkstemp(probe.data());
-    check<ValueError>(fd >= 0, "--out ", dir, ": directory is not writable (", std::strerror(errno),
-                      ")");
+    check<ValueError>(fd >= 0, "--out ", dir, ": directory is not writable (",
+                      std::strerror(errno), ")");
     ::close(fd);
     ::unlink(probe.c_str());
 }
@@ -77,7 +78,9 @@ int64_t count_correct(const Tensor& logits, const Tensor& labels) {
     return correct;
 }
 
-Tensor int64_scalar(uint64_t bits) { return from_vector_i64({static_cast<int64_t>(bits)}, {1}); }
+Tensor int64_scalar(uint64_t bits) {
+    return from_vector_i64({static_cast<int64_t>(bits)}, {1});
+}
 
 uint64_t uint64_of(const SafetensorsFile& f, const std::string& name) {
     const Tensor& t = f.get(name);
@@ -117,6 +120,19 @@ void fit_model_to_data(ModelChoice& choice, const TrainOptions& options, const I
                       " (set num_classes in the config)");
 }
 
+// --init-weights: fine-tuning starts from published weights; the head and the input channels
+// may differ from the file's (models/weights.h says how each is handled).
+void init_from_weights(ResNet& model, const std::string& path, FILE* log) {
+    WeightLoadOptions wo;
+    wo.skip_classifier_mismatch = true;
+    wo.adapt_input_conv = true;
+    WeightLoadReport report = load_weights(model, path, wo);
+    if (log) {
+        std::fprintf(log, "init: weights from %s\n", path.c_str());
+        for (const std::string& note : report.notes) std::fprintf(log, "init: %s\n", note.c_str());
+    }
+}
+
 void build_optimizer(Run& run, const TrainOptions& o) {
     // Weight decay on conv and fc weights only (ndim > 1), none on BN and biases.
     ParamGroup decay, no_decay;
@@ -145,8 +161,8 @@ void build_optimizer(Run& run, const TrainOptions& o) {
     const int64_t total = o.epochs * spe;
     Schedule s = Schedule::constant();
     if (o.schedule == "cosine") {
-        s = Schedule::warmup_cosine(static_cast<int64_t>(std::llround(o.warmup_epochs * spe)),
-                                    total);
+        s = Schedule::warmup_cosine(
+            static_cast<int64_t>(std::llround(o.effective_warmup_epochs() * spe)), total);
     } else if (o.schedule == "step") {
         s = Schedule::step(o.step_epochs * spe, o.gamma);
     } else if (o.schedule == "multistep") {
@@ -218,7 +234,8 @@ void load_checkpoint(Run& run, const TrainOptions& o, const SafetensorsFile& f, 
                         it.value().dump();
         }
         fail<ValueError>("--resume ", path, ": checkpoint is for model '", meta("model"),
-                         "', this run trains '", run.choice.name, "' (config differs: ", diff, ")");
+                         "', this run trains '", run.choice.name, "' (config differs: ", diff,
+                         ")");
     }
     nlohmann::json saved_options;
     try {
@@ -227,15 +244,13 @@ void load_checkpoint(Run& run, const TrainOptions& o, const SafetensorsFile& f, 
         fail<FormatError>(path, ": checkpoint metadata 'options' is not JSON");
     }
     const std::string saved_opt = saved_options.value("optimizer", "");
-    check<ValueError>(saved_opt == o.optimizer, "--resume ", path,
-                      ": checkpoint was trained with --optimizer ", saved_opt, ", this run uses ",
-                      o.optimizer);
+    check<ValueError>(saved_opt == o.optimizer, "--resume ", path, ": checkpoint was trained with --optimizer ",
+                      saved_opt, ", this run uses ", o.optimizer);
 
     const int64_t epochs_done = static_cast<int64_t>(uint64_of(f, "epoch"));
     check<ValueError>(epochs_done >= 1 && epochs_done < o.epochs, "--resume ", path,
-                      ": checkpoint has finished ", epochs_done,
-                      " epoch(s) and this run has --epochs ", o.epochs,
-                      " (raise --epochs to train further)");
+                      ": checkpoint has finished ", epochs_done, " epoch(s) and this run has --epochs ",
+                      o.epochs, " (raise --epochs to train further)");
     try {
         run.model->load_state_dict(strip_prefix(f.tensors, "model."));
         run.optimizer->load_state_dict(strip_prefix(f.tensors, "optimizer."));
@@ -250,9 +265,8 @@ void load_checkpoint(Run& run, const TrainOptions& o, const SafetensorsFile& f, 
     } catch (const nlohmann::json::exception&) {
         fail<FormatError>(path, ": checkpoint metadata 'history' is not JSON");
     }
-    check<FormatError>(static_cast<int64_t>(run.history.size()) == epochs_done, path,
-                       ": history has ", run.history.size(), " epochs, checkpoint says ",
-                       epochs_done);
+    check<FormatError>(static_cast<int64_t>(run.history.size()) == epochs_done, path, ": history has ",
+                       run.history.size(), " epochs, checkpoint says ", epochs_done);
     run.start_epoch = epochs_done;
     const std::string threads = meta("threads");
     if (log && !threads.empty() && threads != std::to_string(get_num_threads()))
@@ -336,8 +350,8 @@ EvalResult evaluate(Module& model, DataLoader& loader, int64_t num_classes) {
     while (loader.next(batch)) {
         Tensor logits = model.forward(batch.images);
         check<ShapeError>(logits.dim() == 2 && logits.size(1) == num_classes,
-                          "evaluate: the model gives ", describe(logits), " for ", num_classes,
-                          " classes");
+                          "evaluate: the model gives ", describe(logits), " for ",
+                          num_classes, " classes");
         loss_sum += cross_entropy(logits, batch.labels, Reduction::Sum).item();
         const Tensor l = logits.to(DType::Float32).contiguous();
         const float* p = l.data<float>();
@@ -392,8 +406,8 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     lo.transforms.hflip_p = o.hflip;
     lo.transforms.mean = norm_mean;
     lo.transforms.std = norm_std;
-    const int64_t train_images =
-        o.limit_train > 0 ? std::min(o.limit_train, train_set->size()) : train_set->size();
+    const int64_t train_images = o.limit_train > 0 ? std::min(o.limit_train, train_set->size())
+                                                   : train_set->size();
     check<ValueError>(!o.drop_last || train_images >= o.batch, "train: ", train_images,
                       " training images make no full batch of --batch ", o.batch);
     run.train_loader = std::make_unique<DataLoader>(train_set, lo);
@@ -402,8 +416,14 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
 
     run.gen = std::make_unique<Generator>(o.seed);
     run.model = std::make_shared<ResNet>(run.choice.config, run.gen.get());
+    if (!o.init_weights.empty() && !checkpoint) init_from_weights(*run.model, o.init_weights, log);
     build_optimizer(run, o);
     if (checkpoint) load_checkpoint(run, o, *checkpoint, log);
+    write_text_atomic((fs::path(o.out) / "options.json").string(), o.recipe().dump(2) + "\n");
+    if (log && o.schedule == "cosine" && o.effective_warmup_epochs() != o.warmup_epochs)
+        std::fprintf(log,
+                     "note: the %g-epoch warmup is clamped to %g epochs (half of --epochs %ld)\n",
+                     o.warmup_epochs, o.effective_warmup_epochs(), long(o.epochs));
 
     const ProgressMode mode = progress_mode(o.progress.c_str(), log);
     if (log) {
@@ -451,8 +471,8 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                          "epoch %ld/%ld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  "
                          "lr %.4g  %.1f s (%.0f img/s, eval %.1f s)  total %.1f s\n",
                          long(m.epoch), long(o.epochs), m.train_loss, m.train_acc * 100,
-                         m.test_loss, m.test_acc * 100, m.lr, m.seconds, m.images_per_s, eval_s,
-                         m.cum_seconds);
+                         m.test_loss, m.test_acc * 100, m.lr, m.seconds, m.images_per_s,
+                         eval_s, m.cum_seconds);
             std::fflush(log);
         }
     }
@@ -468,12 +488,14 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                       {"model", run.choice.name},
                       {"config", run.choice.config.to_json().dump()},
                       {"mean", nlohmann::json(norm_mean).dump()},
-                      {"std", nlohmann::json(norm_std).dump()}});
+                      {"std", nlohmann::json(norm_std).dump()},
+                      // what `cardinal infer` needs to preprocess an image and name classes
+                      {"input_size", std::to_string(run.data.size)},
+                      {"label_names", nlohmann::json(run.data.class_names).dump()}});
     result.finished = true;
     if (log) {
-        std::fprintf(log,
-                     "done: test accuracy %.2f%% in %.1f s of training (%.1f s wall); "
-                     "weights in %s\n",
+        std::fprintf(log, "done: test accuracy %.2f%% in %.1f s of training (%.1f s wall); "
+                          "weights in %s\n",
                      run.history.back().test_acc * 100, run.history.back().cum_seconds,
                      seconds_since(run_start), result.model_path.c_str());
         std::fflush(log);

@@ -1,20 +1,17 @@
-// Image decoding (PNG, JPEG, BMP, GIF, ... via stb_image) and timm's evaluation preprocessing.
+// Image decoding, PIL-exact resampling and cropping (timm's eval preprocessing is built on these
+// in io/eval_transform.h).
 //
-// Every image becomes 8-bit RGB: grayscale is replicated to three channels and an alpha
-// channel is dropped (as PIL's convert("RGB"), which timm applies). 16-bit PNGs are reduced to
-// 8 bits.
-//
-// Evaluation preprocessing follows timm's transforms_imagenet_eval with torchvision's PIL path:
-//   scale = floor(crop_size / crop_pct)
-//   Resize(scale): the shorter side becomes `scale`, the longer int(scale * long / short);
-//                  PIL-style separable resampling (bicubic a = -0.5 by default, or bilinear),
-//                  antialiased when shrinking, horizontal pass then vertical, each pass rounded
-//                  to 8 bits in fixed point as PIL does
-//   CenterCrop(crop_size): top = round((H - crop) / 2) with round-half-to-even as Python's
-//   ToTensor + Normalize: (u8 / 255 - mean) / std in float32
-// giving a float32 [1, 3, crop_size, crop_size] batch.
+// Decoding gives the pixels PIL gives for Image.open(path).convert(mode):
+//   - JPEG through libjpeg-turbo with its defaults (the library and settings PIL uses), so the
+//     pixels are identical to PIL's, baseline and progressive; CMYK JPEGs are refused;
+//   - PNG, BMP, GIF, TGA, PNM through stb_image (lossless formats: exact). 16-bit PNGs keep their
+//     high byte, which is what PIL does for RGB; PIL's 16-bit grayscale mode "I;16" differs.
+//   - no EXIF orientation is applied: neither PIL's Image.open nor timm's loaders call
+//     ImageOps.exif_transpose, so a phone photo stored sideways is classified sideways in both.
+//   - ColorMode::Rgb is convert("RGB"): grayscale is replicated, alpha is dropped (no blending),
+//     palettes are expanded. ColorMode::Grey is convert("L"): L = (19595 R + 38470 G + 7471 B +
+//     32768) >> 16 for color sources (PIL's ITU-R 601-2 fixed point), grayscale kept as is.
 #pragma once
-#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,46 +20,47 @@
 
 namespace cardinal {
 
-// 8-bit RGB pixels, row-major, interleaved: pixels[(y * width + x) * 3 + c].
-struct RgbImage {
+// 8-bit pixels, row-major, interleaved: pixels[(y * width + x) * channels + c]; 3 channels (RGB)
+// or 1 (grey).
+struct Image {
     int64_t height = 0;
     int64_t width = 0;
+    int64_t channels = 3;
     std::vector<uint8_t> pixels;
 };
 
-enum class Interpolation { Bilinear, Bicubic };
+enum class ColorMode { Rgb, Grey };
 
 // Decodes a file / an in-memory encoded image. `name` appears in error messages.
-// A missing, unreadable or corrupt image is a FormatError naming it and stb's reason.
-RgbImage read_rgb_image(const std::string& path);
-RgbImage decode_rgb_image(const uint8_t* data, size_t size, const std::string& name);
+// A missing, unreadable or corrupt image is a FormatError naming it and the decoder's reason.
+Image read_image(const std::string& path, ColorMode mode = ColorMode::Rgb);
+Image decode_image(const uint8_t* data, size_t size, const std::string& name,
+                   ColorMode mode = ColorMode::Rgb);
 
-// float32 [3, H, W] with values u8 / 255 in [0, 1].
-Tensor image_to_tensor(const RgbImage& image);
-// read_rgb_image + image_to_tensor.
-Tensor load_image(const std::string& path);
+// float32 [C, H, W] with values u8 / 255 in [0, 1].
+Tensor image_to_tensor(const Image& image);
+// read_image + image_to_tensor.
+Tensor load_image(const std::string& path, ColorMode mode = ColorMode::Rgb);
 
-// Resamples to (height, width) as PIL's Image.resize does.
-RgbImage resize_image(const RgbImage& image, int64_t height, int64_t width,
-                      Interpolation interpolation = Interpolation::Bicubic);
-// Resizes so that the shorter side is `size` (torchvision Resize(int)).
-RgbImage resize_shorter_side(const RgbImage& image, int64_t size,
-                             Interpolation interpolation = Interpolation::Bicubic);
+enum class Interpolation { Bilinear, Bicubic };
+// "bilinear" / "bicubic" (timm's names); ValueError otherwise.
+Interpolation parse_interpolation(const std::string& name);
+const char* interpolation_name(Interpolation interpolation);
+
+// Resamples to (height, width) as PIL's Image.resize does: separable (horizontal pass, then
+// vertical), antialiased when shrinking, each pass rounded to 8 bits in PIL's fixed point.
+Image resize_image(const Image& image, int64_t height, int64_t width,
+                   Interpolation interpolation = Interpolation::Bicubic);
+// Resizes so that the shorter side is `size` and the longer int(size * long / short)
+// (torchvision Resize(int)).
+Image resize_shorter_side(const Image& image, int64_t size,
+                          Interpolation interpolation = Interpolation::Bicubic);
 // Crops the centered height x width window (torchvision CenterCrop; the image must be at least
-// that large).
-RgbImage center_crop(const RgbImage& image, int64_t height, int64_t width);
-
-struct EvalTransform {
-    int64_t crop_size = 224;
-    double crop_pct = 0.875;
-    Interpolation interpolation = Interpolation::Bicubic;
-    std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};  // ImageNet
-    std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
-};
-
-// Resize, center crop, normalize: float32 [1, 3, crop_size, crop_size].
-Tensor preprocess_eval(const RgbImage& image, const EvalTransform& transform = {});
-// read_rgb_image + preprocess_eval.
-Tensor load_image_for_eval(const std::string& path, const EvalTransform& transform = {});
+// that large): top = int(round((H - height) / 2)), Python's round-half-to-even.
+Image center_crop(const Image& image, int64_t height, int64_t width);
+// timm's center_crop_or_pad: pads the sides shorter than the window with `fill` (one value per
+// channel; left/top get the smaller half), then center crops.
+Image center_crop_or_pad(const Image& image, int64_t height, int64_t width,
+                         const std::vector<uint8_t>& fill);
 
 }  // namespace cardinal

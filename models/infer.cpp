@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "autograd/variable.h"
+#include "models/infer_model.h"
 #include "models/resnet.h"
 #include "models/weights.h"
 #include "ops/loss.h"
@@ -59,19 +61,21 @@ struct Input {
     std::vector<std::string> names;
 };
 
-Input read_images(const InferOptions& o, const ResNetConfig& config, const EvalTransform& tf) {
-    check<ValueError>(config.in_chans == 3, "infer: the model takes ", config.in_chans,
-                      " input channels, images have 3; pass a .safetensors `input` instead");
-    Input in;
+// Decodes and preprocesses images [first, last) of `files` into one batch.
+Tensor read_image_batch(const std::vector<std::string>& files, size_t first, size_t last,
+                        ColorMode mode, const EvalTransform& tf, DType dtype) {
     std::vector<Tensor> images;
-    for (const auto& path : o.inputs) {
-        check<ValueError>(!is_safetensors(path), "infer: ", path,
-                          ": a .safetensors input must be the only input");
-        images.push_back(load_image_for_eval(path, tf));
-        in.names.push_back(path);
-    }
-    in.x = kernels::cat(images, 0).to(o.dtype);
-    return in;
+    for (size_t i = first; i < last; ++i) images.push_back(load_image_for_eval(files[i], tf, mode));
+    return kernels::cat(images, 0).to(dtype);
+}
+
+bool has_image_extension(const std::filesystem::path& p) {
+    std::string ext = p.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".ppm", ".pgm", ".pnm"})
+        if (ext == e) return true;
+    return false;
 }
 
 Input read_tensor_file(const InferOptions& o, const ResNetConfig& config) {
@@ -177,49 +181,78 @@ std::vector<std::vector<Prediction>> top_k(const Tensor& logits, int64_t k,
     return out;
 }
 
+std::vector<std::string> expand_image_inputs(const std::vector<std::string>& inputs) {
+    namespace fs = std::filesystem;
+    std::vector<std::string> files;
+    for (const std::string& in : inputs) {
+        std::error_code ec;
+        if (fs::is_directory(in, ec)) {
+            std::vector<std::string> found;
+            for (const auto& entry : fs::directory_iterator(in, ec))
+                if (entry.is_regular_file() && has_image_extension(entry.path()))
+                    found.push_back(entry.path().string());
+            check<ValueError>(!ec, "infer: --input ", in, ": cannot list the directory (",
+                              ec.message(), ")");
+            check<ValueError>(!found.empty(), "infer: --input ", in,
+                              ": the directory holds no images (png, jpg, jpeg, bmp, gif, tga, ",
+                              "ppm, pgm, pnm)");
+            std::sort(found.begin(), found.end());
+            files.insert(files.end(), found.begin(), found.end());
+        } else {
+            check<ValueError>(fs::exists(in, ec), "infer: --input ", in, ": no such file");
+            files.push_back(in);
+        }
+    }
+    return files;
+}
+
 InferResult run_infer(const InferOptions& o) {
-    check<ValueError>(o.model.empty() != o.config_path.empty(),
-                      "infer: give exactly one of --model NAME and --config FILE");
-    check<ValueError>(!o.weights.empty(), "infer: --weights FILE is required");
     check<ValueError>(!o.inputs.empty(), "infer: --input is required");
     check<ValueError>(o.topk >= 1, "infer: --topk must be at least 1, got ", o.topk);
+    check<ValueError>(o.batch >= 1, "infer: --batch must be at least 1, got ", o.batch);
     check<ValueError>(is_floating(o.dtype), "infer: the run dtype must be float32 or float64");
-    check<ValueError>(o.image_size >= 0, "infer: --image-size must be positive, got ",
-                      o.image_size);
-    check<ValueError>(o.crop_pct >= 0 && o.crop_pct <= 1,
-                      "infer: --crop-pct must be in (0, 1], got ", o.crop_pct);
-
-    InferResult result;
-    ResNetConfig config;
-    EvalTransform tf;
-    if (!o.model.empty()) {
-        const ModelInfo& info = model_info(o.model);
-        config = info.config;
-        tf.crop_size = info.input_size;
-        tf.crop_pct = info.crop_pct;
-        result.model = o.model;
-    } else {
-        config = load_config_file(o.config_path);
-        result.model = o.config_path;
-    }
-    if (o.image_size > 0) tf.crop_size = o.image_size;
-    if (o.crop_pct > 0) tf.crop_pct = o.crop_pct;
+    check<ValueError>(o.preprocess.size >= 0, "infer: --size must be positive, got ",
+                      o.preprocess.size);
+    check<ValueError>(o.preprocess.crop_pct >= 0 && o.preprocess.crop_pct <= 1,
+                      "infer: --crop-pct must be in (0, 1], got ", o.preprocess.crop_pct);
 
     // Read everything that can be wrong before the (possibly long) build.
+    SafetensorsFile weights = load_safetensors(weights_path(o));
+    InferModel m = resolve_infer_model(o, weights);
+    const ResNetConfig& config = m.config;
+    InferResult result;
+    result.model = m.name;
+    result.source = m.source;
+
     const bool tensor_input = is_safetensors(o.inputs.front());
     check<ValueError>(!tensor_input || o.inputs.size() == 1, "infer: ", o.inputs.front(),
                       ": a .safetensors input must be the only input");
     check<ValueError>(tensor_input || !o.backward, "infer: --backward needs a .safetensors input ",
                       "holding `input` and an int64 `target`");
-    std::vector<std::string> labels;
-    if (!o.labels.empty()) {
-        check<ValueError>(config.num_classes > 0, "infer: --labels given, but the model has no ",
-                          "classifier (num_classes 0)");
-        labels = read_labels(o.labels, config.num_classes);
+    check<ValueError>(o.save_input.empty() || !tensor_input,
+                      "infer: --save-input needs image inputs (the input is already a tensor)");
+    std::vector<std::string> files;
+    ColorMode mode = ColorMode::Rgb;
+    if (!tensor_input) {
+        files = expand_image_inputs(o.inputs);
+        for (const auto& f : files)
+            check<ValueError>(!is_safetensors(f), "infer: ", f,
+                              ": a .safetensors input must be the only input");
+        check<ValueError>(config.in_chans == 1 || config.in_chans == 3, "infer: the model takes ",
+                          config.in_chans, " input channels, images give 3 (RGB) or 1 (grey); ",
+                          "pass a .safetensors `input` instead");
+        mode = config.in_chans == 1 ? ColorMode::Grey : ColorMode::Rgb;
+        check<ValueError>(static_cast<int64_t>(m.transform.mean.size()) == config.in_chans &&
+                              static_cast<int64_t>(m.transform.std.size()) == config.in_chans,
+                          "infer: the model takes ", config.in_chans, " channel(s) but the ",
+                          "normalisation has ", m.transform.mean.size(), " mean and ",
+                          m.transform.std.size(), " std values; give --mean and --std with ",
+                          config.in_chans, " value(s)");
+        m.transform.validate(config.in_chans);
+        result.transform = m.transform.describe();
     }
-    SafetensorsFile weights = load_safetensors(o.weights);
-    Input in = tensor_input ? read_tensor_file(o, config) : read_images(o, config, tf);
-    result.input_names = in.names;
+    Input in;
+    if (tensor_input) in = read_tensor_file(o, config);
 
     Generator gen(o.seed);
     auto model = std::make_shared<ResNet>(config, &gen);
@@ -244,15 +277,36 @@ InferResult run_infer(const InferOptions& o) {
             Tensor g = grad(p);
             result.outputs.emplace_back("grad." + name, g.defined() ? g : zeros_like(p));
         }
-    } else {
+    } else if (tensor_input) {
         NoGradGuard no_grad;
         logits = model->forward(in.x);
         result.outputs.emplace_back("logits", logits);
+    } else {
+        // Images in groups of `batch`: the same logits as one batch, in bounded memory.
+        NoGradGuard no_grad;
+        std::vector<Tensor> parts, inputs;
+        for (size_t first = 0; first < files.size(); first += o.batch) {
+            const size_t last = std::min(files.size(), first + static_cast<size_t>(o.batch));
+            Tensor x = read_image_batch(files, first, last, mode, m.transform, o.dtype);
+            parts.push_back(model->forward(x));
+            if (!o.save_input.empty()) inputs.push_back(x);
+        }
+        logits = parts.size() == 1 ? parts.front() : kernels::cat(parts, 0);
+        result.outputs.emplace_back("logits", logits);
+        result.input_names = files;
+        if (!o.save_input.empty())
+            save_safetensors(
+                o.save_input,
+                {{"input", inputs.size() == 1 ? inputs.front() : kernels::cat(inputs, 0)}},
+                {{"format", "cardinal-infer-input/1"},
+                 {"transform", result.transform},
+                 {"files", nlohmann::json(files).dump()}});
     }
+    if (tensor_input) result.input_names = in.names;
     if (o.train_mode || o.backward)
         for (const auto& [name, b] : model->named_buffers())
             if (is_bn_buffer(name)) result.outputs.emplace_back("running_after." + name, b.clone());
-    if (config.num_classes > 0) result.top = top_k(detach(logits), o.topk, labels);
+    if (config.num_classes > 0) result.top = top_k(detach(logits), o.topk, m.labels);
     return result;
 }
 
@@ -271,6 +325,26 @@ std::string format_predictions(const InferResult& result) {
     return os.str();
 }
 
+std::string format_predictions_json(const InferResult& result) {
+    std::string out;
+    for (size_t i = 0; i < result.top.size(); ++i) {
+        nlohmann::json line = {
+            {"file", i < result.input_names.size() ? result.input_names[i] : "input"}};
+        nlohmann::json indices = nlohmann::json::array(), names = nlohmann::json::array(),
+                       probabilities = nlohmann::json::array();
+        for (const Prediction& p : result.top[i]) {
+            indices.push_back(p.index);
+            names.push_back(p.label);
+            probabilities.push_back(p.probability);
+        }
+        line["indices"] = indices;
+        line["names"] = names;
+        line["probabilities"] = probabilities;
+        out += line.dump() + "\n";
+    }
+    return out;
+}
+
 void save_infer_outputs(const std::string& path, const InferResult& result,
                         const InferOptions& options) {
     std::string mode = options.train_mode ? "train" : "eval";
@@ -278,7 +352,7 @@ void save_infer_outputs(const std::string& path, const InferResult& result,
     save_safetensors(path, result.outputs,
                      {{"format", "cardinal-infer/1"},
                       {"model", result.model},
-                      {"weights", options.weights},
+                      {"weights", weights_path(options)},
                       {"dtype", dtype_name(options.dtype)},
                       {"mode", mode}});
 }

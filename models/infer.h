@@ -1,9 +1,12 @@
 // `cardinal infer` as a library function, so that tests run exactly what the command runs.
 //
-//   model   : a registered name (models/resnet_config.h) or a ResNetConfig file (load_config_file)
+//   model   : where the network, its preprocessing and its class names come from
+//             (models/infer_model.h): a registered name or "arch.tag" (timm's pretrained_cfg of
+//             that tag), a ResNetConfig file, an HF folder (model.safetensors + config.json), a
+//             config.json beside the weights, or the metadata `cardinal train` writes
 //   weights : a safetensors state dict (models/weights.h: strict, converted to the run dtype)
-//   input   : images (PNG/JPEG/...; timm's eval preprocessing at the model's input_size and
-//             crop_pct, or the overrides), or one .safetensors holding `input` [N, C, H, W]
+//   input   : image files and directories of images (timm's eval transform, io/eval_transform.h,
+//             run in groups of `batch`), or one .safetensors holding `input` [N, C, H, W]
 //   run     : eval mode by default; train_mode uses batch statistics (and updates the BN buffers)
 //             and dropout; backward differentiates cross_entropy(logits, target) (mean) with
 //             `target` (int64 [N]) read from the input file
@@ -16,25 +19,37 @@
 #include <string>
 #include <vector>
 
-#include "io/image.h"
+#include "io/eval_transform.h"
 #include "io/safetensors.h"
 #include "models/resnet_config.h"
 #include "tensor/tensor.h"
 
 namespace cardinal {
 
+// Changes to the eval transform the model brings; zero / empty fields change nothing.
+struct PreprocessOverrides {
+    int64_t size = 0;  // crop size
+    double crop_pct = 0;
+    std::string interpolation;  // "bilinear" / "bicubic"
+    std::string crop_mode;      // "center" / "squash" / "border"
+    std::vector<double> mean, std;
+    bool test_size = false;  // the tag's test_input_size / test_crop_pct (timm validate.py)
+};
+
 struct InferOptions {
-    std::string model;                // a registered name, or
-    std::string config_path;          // a config file (exactly one of the two)
-    std::string weights;              // required
-    std::vector<std::string> inputs;  // images, or exactly one .safetensors
+    std::string model;                // a registered name or "arch.tag", or
+    std::string config_path;          // a ResNetConfig file, or
+    std::string model_dir;            // an HF folder (model.safetensors + config.json)
+    std::string weights;              // required unless model_dir
+    std::vector<std::string> inputs;  // images and directories, or exactly one .safetensors
     std::string labels;               // optional: one class name per line, num_classes lines
     int64_t topk = 5;
+    int64_t batch = 16;  // images per forward
     bool train_mode = false;
     bool backward = false;
     DType dtype = DType::Float32;
-    int64_t image_size = 0;  // 0: the model's input_size (224 for a config file)
-    double crop_pct = 0;     // 0: the model's crop_pct (0.875 for a config file)
+    PreprocessOverrides preprocess;
+    std::string save_input;  // write the preprocessed batch here (safetensors `input`)
     bool skip_classifier_mismatch = false;
     uint64_t seed = 0;  // initialises what the weights do not replace (a skipped head)
 };
@@ -47,6 +62,8 @@ struct Prediction {
 
 struct InferResult {
     std::string model;                         // the name, or the config file
+    std::string source;                        // where model, preprocessing and labels came from
+    std::string transform;                     // EvalTransform::describe(), for image inputs
     std::vector<std::string> input_names;      // one per batch element
     std::vector<std::vector<Prediction>> top;  // one list per batch element (best first)
     NamedTensors outputs;                      // logits, loss, grad.*, running_after.*
@@ -78,6 +95,15 @@ std::vector<std::vector<Prediction>> top_k(const Tensor& logits, int64_t k,
 //   <input name>
 //     #1  class 207  p=0.812345  golden retriever
 std::string format_predictions(const InferResult& result);
+// One JSON object per line and input:
+//   {"file": ..., "indices": [...], "names": [...], "probabilities": [...]}
+// ("names" holds "" for classes without a name).
+std::string format_predictions_json(const InferResult& result);
+
+// The image files an --input list names: files as given, directories expanded to the image
+// files they hold (by extension: png, jpg, jpeg, bmp, gif, tga, ppm, pgm, pnm), sorted by name.
+// ValueError for a missing path or a directory without images.
+std::vector<std::string> expand_image_inputs(const std::vector<std::string>& inputs);
 
 // Writes result.outputs (atomic, see io/safetensors.h) with a little provenance metadata.
 void save_infer_outputs(const std::string& path, const InferResult& result,

@@ -2,6 +2,7 @@
 // config per family for 28x28 / 32x32 inputs (used by `cardinal train`).
 #include <map>
 
+#include "models/pretrained.h"
 #include "models/resnet_config.h"
 #include "tensor/error.h"
 
@@ -88,15 +89,11 @@ const std::map<std::string, ModelInfo>& registry() {
             info.name = e.name;
             info.config = ResNetConfig::from_json(nlohmann::json::parse(e.kwargs));
             info.description = e.description;
-            // timm's pretrained eval sizes for the larger ResNeSts.
-            if (info.name == "resnest101e") info.input_size = 256;
-            if (info.name == "resnest200e") {
-                info.input_size = 320;
-                info.crop_pct = 0.909;
-            }
-            if (info.name == "resnest269e") {
-                info.input_size = 416;
-                info.crop_pct = 0.928;
+            // timm's default tag's eval size (models/pretrained.h).
+            const std::vector<PretrainedCfg>& tags = pretrained_tags(info.name);
+            if (!tags.empty()) {
+                info.input_size = tags.front().input_size;
+                info.crop_pct = tags.front().crop_pct;
             }
             if (info.config.stem_stride == 1) {  // the small-image models
                 info.input_size = 28;

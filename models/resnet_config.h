@@ -64,7 +64,8 @@ struct ResNetConfig {
     bool is_bottleneck() const;  // expansion 4 (else 1)
 };
 
-// A named model: its config and timm's default eval preprocessing.
+// A named model: its config and the eval size of timm's default tag (models/pretrained.h has the
+// whole eval config of every tag).
 struct ModelInfo {
     std::string name;
     ResNetConfig config;

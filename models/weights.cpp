@@ -37,7 +37,42 @@ void list_into(std::ostringstream& os, const char* what, const std::vector<std::
     if (v.size() > kShown) os << ", ... (" << v.size() - kShown << " more)";
 }
 
+bool is_first_conv(const std::string& name) {
+    return name == "conv1.weight" || name == "conv1.0.weight";
+}
+
+// [O, I, KH, KW] that differ only in I, with 3 in the file.
+bool is_input_conv_mismatch(const std::string& name, const Shape& own, const Shape& got) {
+    return is_first_conv(name) && own.size() == 4 && got.size() == 4 && got[1] == 3 &&
+           own[1] != 3 && own[0] == got[0] && own[2] == got[2] && own[3] == got[3];
+}
+
 }  // namespace
+
+Tensor adapt_input_conv(const Tensor& weight, int64_t in_chans) {
+    check<ShapeError>(weight.dim() == 4 && weight.size(1) == 3, "adapt_input_conv: expected a ",
+                      "[O, 3, KH, KW] weight, got ", describe(weight));
+    check<ValueError>(in_chans >= 1, "adapt_input_conv: in_chans must be positive, got ", in_chans);
+    const int64_t o = weight.size(0), k = weight.size(2) * weight.size(3);
+    const std::vector<double> w = weight.to_vector();
+    // timm computes in float32 (float64 stays float64): round every step as it does.
+    const bool f64 = weight.dtype() == DType::Float64;
+    auto round = [f64](double v) { return f64 ? v : static_cast<double>(static_cast<float>(v)); };
+    const double scale = round(3.0 / static_cast<double>(in_chans));
+    std::vector<double> out(static_cast<size_t>(o * in_chans * k));
+    for (int64_t i = 0; i < o; ++i)
+        for (int64_t c = 0; c < in_chans; ++c)
+            for (int64_t j = 0; j < k; ++j) {
+                const double* src = &w[static_cast<size_t>(i * 3 * k + j)];
+                double v;
+                if (in_chans == 1)  // a grey image is R = G = B: its response is the sum
+                    v = round(round(src[0] + src[k]) + src[2 * k]);
+                else  // channel c reuses filter c mod 3; 3 / C keeps the activation scale
+                    v = round(src[(c % 3) * k] * scale);
+                out[static_cast<size_t>((i * in_chans + c) * k + j)] = v;
+            }
+    return from_vector(out, {o, in_chans, weight.size(2), weight.size(3)}, weight.dtype());
+}
 
 NamedTensors weights_in_file(const SafetensorsFile& file) {
     auto it = file.metadata.find("state_dict_keys");
@@ -78,7 +113,14 @@ WeightLoadReport load_weights(Module& module, const SafetensorsFile& file,
             if (!ends_with(n, "num_batches_tracked")) missing.push_back(n);
             continue;
         }
-        const Tensor& src = *it->second;
+        Tensor src = *it->second;
+        if (options.adapt_input_conv && is_input_conv_mismatch(n, dst.shape(), src.shape())) {
+            report.notes.push_back(
+                "adapted " + n + " from 3 input channels to " + std::to_string(dst.shape()[1]) +
+                (dst.shape()[1] == 1 ? " (RGB filters summed)"
+                                     : " (RGB filters repeated, scaled by 3/C)"));
+            src = adapt_input_conv(src, dst.shape()[1]);
+        }
         if (src.shape() != dst.shape()) {
             if (options.skip_classifier_mismatch &&
                 is_classifier_mismatch(n, dst.shape(), src.shape())) {

@@ -24,7 +24,14 @@ struct WeightLoadOptions {
     // An `fc.weight` / `fc.bias` whose class count differs from the module's is skipped (the
     // module keeps its own values) instead of being an error; each skip adds a note.
     bool skip_classifier_mismatch = false;
+    // A first convolution (conv1.weight, or conv1.0.weight of a deep stem) stored with 3 input
+    // channels for a module with another count is adapted as timm's adapt_input_conv does:
+    // summed over RGB for 1 channel, else repeated to C channels and scaled by 3 / C. Adds a note.
+    bool adapt_input_conv = false;
 };
+
+// timm's adapt_input_conv on a [O, 3, KH, KW] weight: [O, in_chans, KH, KW], same dtype.
+Tensor adapt_input_conv(const Tensor& weight, int64_t in_chans);
 
 struct WeightLoadReport {
     std::vector<std::string> notes;  // one line per tolerated difference (skipped classifier, ...)

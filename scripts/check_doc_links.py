@@ -82,7 +82,9 @@ def main():
             cand = first.rstrip(":,;.")
             if re.fullmatch(r"[\w./{},\-]+\.(%s)(\{[^}]*\})?" % "|".join(EXTS), cand) or re.fullmatch(
                     r"[\w./\-]+\.\{[\w,]+\}", cand):
-                if cand.startswith(("build/", "/")) or "<" in cand or "*" in cand:
+                top = cand.split("/")[0]
+                if cand.startswith(("build/", "runs/", "/")) or "<" in cand or "*" in cand or top.isupper():
+                    # build outputs, training runs and placeholders such as DIR/config.json
                     continue
                 if "/" not in cand:
                     continue  # a bare file name (e.g. model.safetensors) is an example, not a path

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "io/safetensors.h"
+#include "tests/apps/cli_run.h"
 #include "tests/models/infer_test_util.h"
 #include "tests/nn/fixture_check.h"
 
@@ -16,32 +17,8 @@ using namespace cardinal;
 using cardinal::test::model_fixture;
 using cardinal::test::TempDir;
 
-namespace {
-
-const std::string kBinary = std::string(CARDINAL_BINARY_DIR) + "/cardinal";
-
-struct Run {
-    int status = 0;
-    std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
-Run cardinal_run(const TempDir& dir, const std::string& args) {
-    const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
-    Run r;
-    r.status = std::system((kBinary + " " + args + " >" + out + " 2>" + err).c_str());
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-}
-
-}  // namespace
+using Run = cardinal::test::CliRun;
+using cardinal::test::cardinal_run;
 
 TEST_CASE("cardinal infer reproduces a model fixture end to end", "[infer][cli]") {
     TempDir dir;

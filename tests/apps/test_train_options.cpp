@@ -71,7 +71,7 @@ TEST_CASE("train options: every bad value names its flag", "[apps]") {
     expect([](TrainOptions& o) { o.momentum = 1.5; }, "--momentum");
     expect([](TrainOptions& o) { o.optimizer = "lbfgs"; }, "--optimizer must be sgd or adamw");
     expect([](TrainOptions& o) { o.schedule = "linear"; }, "--schedule must be");
-    expect([](TrainOptions& o) { o.warmup_epochs = 6; }, "--warmup-epochs");
+    expect([](TrainOptions& o) { o.warmup_epochs = -1; }, "--warmup-epochs must be >= 0");
     expect([](TrainOptions& o) { o.label_smoothing = 1; }, "--label-smoothing");
     expect([](TrainOptions& o) { o.hflip = 2; }, "--hflip");
     expect([](TrainOptions& o) { o.milestones = {3, 2}; }, "--milestones");
@@ -82,19 +82,54 @@ TEST_CASE("train options: every bad value names its flag", "[apps]") {
     expect([](TrainOptions& o) { o.progress = "fancy"; }, "--progress");
 }
 
+TEST_CASE("train options: a warmup as long as the run is clamped to half of it", "[apps]") {
+    TrainOptions o;
+    o.out = "/tmp/x";
+    CHECK(o.effective_warmup_epochs() == 1.0);  // 6 epochs: the recipe's 1-epoch warmup
+    o.epochs = 1;
+    CHECK_NOTHROW(o.validate());
+    CHECK(o.effective_warmup_epochs() == 0.5);
+    o.epochs = 3;
+    o.warmup_epochs = 5;
+    CHECK(o.effective_warmup_epochs() == 1.5);
+}
+
+TEST_CASE("train options: recipe() reads back as a --recipe, without the run's own keys",
+          "[apps]") {
+    TrainOptions o;
+    o.out = "/tmp/run";
+    o.resume = "/tmp/run/checkpoint.safetensors";
+    o.stop_after = 2;
+    o.lr = 0.05;
+    o.init_weights = "timm/model.safetensors";
+    nlohmann::json r = o.recipe();
+    CHECK(!r.contains("out"));
+    CHECK(!r.contains("resume"));
+    CHECK(!r.contains("stop_after"));
+    TrainOptions back;
+    back.merge_json(r, "options.json");
+    CHECK(back.lr == 0.05);
+    CHECK(back.init_weights == "timm/model.safetensors");
+    back.out = o.out;
+    back.resume = o.resume;
+    back.stop_after = o.stop_after;
+    CHECK(back.to_json() == o.to_json());
+}
+
 TEST_CASE("train options: models and data sets are resolved with clear errors", "[apps]") {
     TrainOptions o;
     CHECK(resolve_model(o).config.block == "ResNestBottleneck");
     o.model = "resnet9000";
-    CHECK_THROWS_WITH(resolve_model(o), Contains("unknown model 'resnet9000'") &&
-                                            Contains("resnest_small"));
+    CHECK_THROWS_WITH(resolve_model(o),
+                      Contains("unknown model 'resnet9000'") && Contains("resnest_small"));
     o.config_file = "/nonexistent/model.json";
-    CHECK_THROWS_WITH(resolve_model(o), Contains("--config") && Contains("/nonexistent/model.json"));
+    CHECK_THROWS_WITH(resolve_model(o),
+                      Contains("--config") && Contains("/nonexistent/model.json"));
     const std::string dir = testing::temp_dir("config");
     {
         std::ofstream(dir + "/bad.json") << "{\"layers\": [1, 1], \"blok\": 3}";
-        std::ofstream(dir + "/good.json") << nlohmann::json{{"model", "mine"},
-                                                             {"kwargs", testing::tiny_model_kwargs()}};
+        std::ofstream(dir + "/good.json")
+            << nlohmann::json{{"model", "mine"}, {"kwargs", testing::tiny_model_kwargs()}};
     }
     o.config_file = dir + "/bad.json";
     CHECK_THROWS_AS(resolve_model(o), ValueError);

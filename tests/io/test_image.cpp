@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "io/eval_transform.h"
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "tensor/error.h"
@@ -36,8 +37,8 @@ std::string encode_png(const std::vector<uint8_t>& pixels, int height, int width
 }
 
 // The procedural pattern of tests/data/make_image_fixtures.py.
-RgbImage pattern(int64_t height, int64_t width) {
-    RgbImage img{height, width, std::vector<uint8_t>(height * width * 3)};
+Image pattern(int64_t height, int64_t width) {
+    Image img{height, width, 3, std::vector<uint8_t>(height * width * 3)};
     for (int64_t y = 0; y < height; ++y)
         for (int64_t x = 0; x < width; ++x)
             for (int64_t c = 0; c < 3; ++c)
@@ -47,7 +48,7 @@ RgbImage pattern(int64_t height, int64_t width) {
 }
 
 // Number of bytes that differ (images must have equal sizes).
-int64_t mismatches(const RgbImage& a, const RgbImage& b) {
+int64_t mismatches(const Image& a, const Image& b) {
     REQUIRE(a.height == b.height);
     REQUIRE(a.width == b.width);
     int64_t n = 0;
@@ -59,7 +60,7 @@ int64_t mismatches(const RgbImage& a, const RgbImage& b) {
 
 TEST_CASE("image: PNG decodes to float32 [3, H, W] in [0, 1]") {
     TempDir dir;
-    RgbImage src = pattern(5, 7);
+    Image src = pattern(5, 7);
     const std::string path = dir.file("rgb.png");
     test::write_bytes(path, encode_png(src.pixels, 5, 7, 3));
     Tensor t = load_image(path);
@@ -75,7 +76,7 @@ TEST_CASE("image: PNG decodes to float32 [3, H, W] in [0, 1]") {
 TEST_CASE("image: grayscale is replicated to RGB and alpha is dropped") {
     std::vector<uint8_t> gray = {0, 64, 128, 255, 7, 9};  // 2 x 3
     std::string png = encode_png(gray, 2, 3, 1);
-    RgbImage g = decode_rgb_image(reinterpret_cast<const uint8_t*>(png.data()), png.size(), "g");
+    Image g = decode_image(reinterpret_cast<const uint8_t*>(png.data()), png.size(), "g");
     REQUIRE(g.height == 2);
     REQUIRE(g.width == 3);
     for (int i = 0; i < 6; ++i)
@@ -83,12 +84,12 @@ TEST_CASE("image: grayscale is replicated to RGB and alpha is dropped") {
 
     std::vector<uint8_t> gray_alpha = {10, 0, 20, 255};  // 1 x 2, alpha 0 and 255
     png = encode_png(gray_alpha, 1, 2, 2);
-    RgbImage ga = decode_rgb_image(reinterpret_cast<const uint8_t*>(png.data()), png.size(), "ga");
+    Image ga = decode_image(reinterpret_cast<const uint8_t*>(png.data()), png.size(), "ga");
     CHECK(ga.pixels == std::vector<uint8_t>{10, 10, 10, 20, 20, 20});
 
     std::vector<uint8_t> rgba = {1, 2, 3, 0, 4, 5, 6, 128};  // 1 x 2
     png = encode_png(rgba, 1, 2, 4);
-    RgbImage c = decode_rgb_image(reinterpret_cast<const uint8_t*>(png.data()), png.size(), "c");
+    Image c = decode_image(reinterpret_cast<const uint8_t*>(png.data()), png.size(), "c");
     CHECK(c.pixels == std::vector<uint8_t>{1, 2, 3, 4, 5, 6});
 }
 
@@ -129,19 +130,19 @@ TEST_CASE("image: unreadable and corrupt files give a FormatError naming the fil
 }
 
 TEST_CASE("image: resize matches PIL bicubic and bilinear byte for byte") {
-    RgbImage src = pattern(23, 37);
+    Image src = pattern(23, 37);
     SECTION("bicubic, shrinking (antialiased)") {
-        RgbImage want = read_rgb_image(kData + "/pil_bicubic_20x32.png");
+        Image want = read_image(kData + "/pil_bicubic_20x32.png");
         CHECK(mismatches(resize_image(src, 20, 32, Interpolation::Bicubic), want) == 0);
         // Resize(20) of a 23 x 37 image: the shorter side becomes 20, the longer int(20*37/23).
         CHECK(mismatches(resize_shorter_side(src, 20), want) == 0);
     }
     SECTION("bilinear, shrinking") {
-        RgbImage want = read_rgb_image(kData + "/pil_bilinear_20x32.png");
+        Image want = read_image(kData + "/pil_bilinear_20x32.png");
         CHECK(mismatches(resize_image(src, 20, 32, Interpolation::Bilinear), want) == 0);
     }
     SECTION("bicubic, enlarging") {
-        RgbImage want = read_rgb_image(kData + "/pil_bicubic_41x50.png");
+        Image want = read_image(kData + "/pil_bicubic_41x50.png");
         CHECK(mismatches(resize_image(src, 41, 50, Interpolation::Bicubic), want) == 0);
     }
 }
@@ -157,7 +158,7 @@ TEST_CASE("image: preprocess_eval matches the PIL + NumPy pipeline") {
 
 TEST_CASE("image: preprocess_eval at 224 on a flat image gives the normalized color") {
     const int64_t h = 200, w = 300;
-    RgbImage flat{h, w, std::vector<uint8_t>(h * w * 3)};
+    Image flat{h, w, 3, std::vector<uint8_t>(h * w * 3)};
     for (int64_t i = 0; i < h * w; ++i) {
         flat.pixels[i * 3] = 255;
         flat.pixels[i * 3 + 1] = 128;
@@ -176,9 +177,9 @@ TEST_CASE("image: preprocess_eval at 224 on a flat image gives the normalized co
 }
 
 TEST_CASE("image: center_crop rounds the offset half to even, as torchvision") {
-    RgbImage src = pattern(6, 9);
+    Image src = pattern(6, 9);
     // (9 - 4) / 2 = 2.5 -> 2, (6 - 3) / 2 = 1.5 -> 2.
-    RgbImage crop = center_crop(src, 3, 4);
+    Image crop = center_crop(src, 3, 4);
     REQUIRE(crop.height == 3);
     REQUIRE(crop.width == 4);
     for (int64_t y = 0; y < 3; ++y)

@@ -114,7 +114,7 @@ TEST_CASE("infer: unknown model and bad dtype", "[infer][hostile]") {
     CHECK_THROWS_AS(run_infer(o), ValueError);
     CHECK_THROWS_WITH(run_infer(o), Contains("resnext9000"));
     o.config_path = kFixture;  // both given
-    CHECK_THROWS_WITH(run_infer(o), Contains("exactly one of --model"));
+    CHECK_THROWS_WITH(run_infer(o), Contains("--model NAME or --config FILE, not both"));
     CHECK(parse_run_dtype("float64") == DType::Float64);
     CHECK_THROWS_AS(parse_run_dtype("float16"), ValueError);
     CHECK_THROWS_WITH(parse_run_dtype("int64"),

@@ -1,6 +1,6 @@
 // Every named model: builds, round-trips its weights through our safetensors writer and reader
 // bit for bit, and classifies one 224x224 PNG through run_infer (the `cardinal infer` path, with
-// the model's own input_size and crop_pct).
+// its default tag's eval transform: input size, crop_pct, interpolation).
 //
 // Determinism: run_infer (fresh build + load of the written file, 2 threads) must give exactly
 // the logits of the original network run again on 2 threads, which also proves the loaded
@@ -18,9 +18,11 @@
 #include <set>
 
 #include "autograd/grad_mode.h"
+#include "io/eval_transform.h"
 #include "io/image.h"
 #include "io/safetensors.h"
 #include "models/infer.h"
+#include "models/pretrained.h"
 #include "models/resnet.h"
 #include "models/weights.h"
 #include "tensor/parallel.h"
@@ -63,7 +65,8 @@ void check_model(const std::string& name) {
     Tensor x;
     if (info.config.in_chans == 3) {
         cardinal::test::write_test_png(input, 224, 224);
-        x = load_image_for_eval(input, {info.input_size, info.crop_pct});
+        // The default tag's eval transform (run_infer picks the same for the bare name).
+        x = load_image_for_eval(input, pretrained_tags(name).front().eval_transform());
     } else {
         Generator g(3);
         x = randn({1, info.config.in_chans, info.input_size, info.input_size}, DType::Float32, &g);

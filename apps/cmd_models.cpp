@@ -13,8 +13,9 @@ namespace cardinal::apps {
 namespace {
 
 // {"name", "block", "config", "parameters", "gmacs", "input_size", "default_tag",
-//  "pretrained_cfg", "tags"}; parameters and GMACs are counted on the built model (configs.md
-// section 10's count: convolutions and fc, one image at the default tag's input size).
+//  "pretrained_cfg", "tags"}; parameters and GMACs are counted on the built model
+// (docs/timm-configs.md section 10's count: convolutions and fc, one image at the default
+// tag's input size).
 nlohmann::json describe(const std::string& name) {
     const ModelInfo& info = model_info(name);
     const std::vector<PretrainedCfg>& tags = pretrained_tags(name);

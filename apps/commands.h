@@ -18,5 +18,7 @@ void add_infer_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_gradcheck_command(CLI::App& app);
+void add_graph_command(CLI::App& app);
 
 }  // namespace cardinal::apps

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "apps/commands.h"
+#include "apps/exit_codes.h"
 #include "tensor/error.h"
 
 namespace {
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
     cardinal::apps::add_train_command(app);
     cardinal::apps::add_eval_command(app);
     cardinal::apps::add_bench_command(app);
+    cardinal::apps::add_gradcheck_command(app);
+    cardinal::apps::add_graph_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -37,6 +40,8 @@ int main(int argc, char** argv) {
     } catch (const cardinal::apps::UsageError& e) {
         print_error(e.what());
         return kUsageExit;
+    } catch (const cardinal::apps::ExitCode& e) {
+        return e.code;  // the command printed its verdict (gradcheck: a mismatch)
     } catch (const std::exception& e) {
         print_error(e.what());
         return 1;

@@ -6,7 +6,8 @@
 //           backward(loss), SGD step (lr 0.01, momentum 0.9, no weight decay)
 //
 // Every iteration is timed on the wall clock (steady_clock) after `warmup` untimed ones.
-// FLOPs are 2 x MACs of the convolutions and the fc (ResNet's count_macs, configs.md section 10),
+// FLOPs are 2 x MACs of the convolutions and the fc (ResNet's count_macs,
+// docs/timm-configs.md section 10),
 // times 3 for a training step (forward, backward-data, backward-weights).
 #pragma once
 #include <cstdint>

@@ -7,7 +7,9 @@
 
 namespace cardinal {
 
-std::string to_dot(const Tensor& t) {
+std::string to_dot(const Tensor& t) { return to_dot(t, nullptr); }
+
+std::string to_dot(const Tensor& t, const std::function<std::string(const Node&)>& annotate) {
     std::ostringstream os;
     os << "digraph autograd {\n  node [shape=box, fontname=\"monospace\"];\n";
     os << "  out [label=\"output\\n" << describe(t) << "\", shape=ellipse];\n";
@@ -25,8 +27,12 @@ std::string to_dot(const Tensor& t) {
         stack.pop_back();
         int id = ids[n];
         os << "  n" << id << " [label=\"" << n->name();
-        for (const OutputMeta& m : n->output_meta) os << "\\n" << dtype_name(m.dtype) << " " << shape_str(m.shape);
-        os << "\"" << (n->name() == "AccumulateGrad" ? ", style=filled, fillcolor=lightblue" : "") << "];\n";
+        for (const OutputMeta& m : n->output_meta)
+            os << "\\n" << dtype_name(m.dtype) << " " << shape_str(m.shape);
+        if (annotate)
+            if (std::string extra = annotate(*n); !extra.empty()) os << "\\n" << extra;
+        os << "\"" << (n->name() == "AccumulateGrad" ? ", style=filled, fillcolor=lightblue" : "")
+           << "];\n";
         for (const Edge& e : n->next_edges) {
             if (!e.valid()) continue;
             auto [it, inserted] = ids.emplace(e.node.get(), static_cast<int>(ids.size()));

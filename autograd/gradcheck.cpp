@@ -124,8 +124,14 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
             // Fast: along random directions u of this input, numeric <u, dL/dx> vs sum u *
             // analytic.
             for (int d = 0; d < opt.fast_directions; ++d) {
+                // Unit length: a step moves the tensor as far as one element step in full mode,
+                // so a ReLU or max near its kink is no likelier to be crossed.
                 const Tensor u_t = randn(x.shape(), DType::Float64, &gen);
-                const double* u = u_t.data<double>();
+                double* u = u_t.data<double>();
+                double length = 0;
+                for (int64_t j = 0; j < x.numel(); ++j) length += u[j] * u[j];
+                length = std::sqrt(length);
+                for (int64_t j = 0; j < x.numel(); ++j) u[j] /= length;
                 double analytic_dir = 0;
                 for (int64_t j = 0; j < x.numel(); ++j) analytic_dir += u[j] * analytic[j];
                 auto shift = [&](double s) {

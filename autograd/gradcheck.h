@@ -5,7 +5,7 @@
 // every element x_j of every input that requires grad and compares
 //     (L(x + eps e_j) - L(x - eps e_j)) / (2 eps)   with   dL/dx_j from backward,
 // so every column of every Jacobian is tested against v. Fast mode replaces e_j by a few random
-// directions u per input (for inputs too large to walk element by element).
+// directions u of unit length per input (for inputs too large to walk element by element).
 // Each comparison passes when |numeric - analytic| <= atol + rtol * |numeric|. Every comparison
 // is made (no early exit), so the result carries, per input, the largest errors and the worst
 // element; `message` names the first mismatch: which input, which element, numeric vs analytic.

@@ -3,7 +3,7 @@
 
 The model is bench/torch_resnet.py's (written from the configs, no timm): the small-image ResNeSt
 (`resnest_small`) or ResNeXt (`resnext_small`) with timm's parameter names, trained with the
-recipe of shared/reference/fmnist_recipe.json (SGD nesterov, warmup + cosine per step, label
+recipe of bench/fmnist_recipe.json (SGD nesterov, warmup + cosine per step, label
 smoothing 0.1, random crop (pad 0 here: the recipe's padding) + flip). Uses Debian's python3-torch
 (PyTorch 1.13); run with /usr/bin/python3. Prints one line per epoch and a JSON summary.
 
@@ -39,7 +39,7 @@ def read_idx(path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="resnest_small")
-    ap.add_argument("--recipe", default="../shared/reference/fmnist_recipe.json")
+    ap.add_argument("--recipe", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "fmnist_recipe.json"))
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)

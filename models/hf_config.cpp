@@ -119,13 +119,18 @@ HfConfig read_hf_config(const std::string& path) {
     }
     if (cfg.contains("mean")) c.eval.mean = numbers(cfg["mean"], p + "mean");
     if (cfg.contains("std")) c.eval.std = numbers(cfg["std"], p + "std");
-    if (cfg.contains("num_classes")) c.num_classes = cfg["num_classes"].get<int64_t>();
-    if (doc.contains("num_classes")) {
-        check<ValueError>(doc["num_classes"].is_number_integer() && doc["num_classes"] >= 0, path,
-                          ": num_classes must be a non-negative integer, got ",
-                          doc["num_classes"].dump());
-        c.num_classes = doc["num_classes"].get<int64_t>();
+    try {
+        c.eval.validate(static_cast<int64_t>(c.eval.mean.size()));
+    } catch (const ValueError& e) {
+        fail<ValueError>(path, ": pretrained_cfg: ", e.what());
     }
+    for (const json* owner : std::initializer_list<const json*>{&cfg, &doc})  // top level wins
+        if (owner->contains("num_classes")) {
+            const json& n = (*owner)["num_classes"];
+            check<ValueError>(n.is_number_integer() && n >= 0, path,
+                              ": num_classes must be a non-negative integer, got ", n.dump());
+            c.num_classes = n.get<int64_t>();
+        }
     if (doc.contains("model_args")) {
         const json& args = doc["model_args"];
         check<ValueError>(args.is_object(), path, ": model_args must be an object");

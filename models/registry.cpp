@@ -1,4 +1,4 @@
-// The named models: timm's configs (shared/reference/configs.md section 1) and one small-image
+// The named models: timm's configs (docs/timm-configs.md section 1) and one small-image
 // config per family for 28x28 / 32x32 inputs (used by `cardinal train`).
 #include <map>
 
@@ -15,7 +15,7 @@ struct Entry {
     const char* description;
 };
 
-// resnest_small is shared/reference/fmnist_recipe.json's model; resnext_small its
+// resnest_small is bench/fmnist_recipe.json's model; resnext_small its
 // "also_measured" ResNeXt; seresnext_small and skresnext_small are the same skeleton with SE
 // attention and with Selective-Kernel convs.
 const Entry kEntries[] = {

@@ -1,7 +1,7 @@
 // The one ResNet-family backbone (timm's ResNet), configured by ResNetConfig:
 //   conv1 (7x7 or deep stem) -> bn1 -> act1 -> maxpool -> layer1..layer4 -> global pool
 //   -> [dropout] -> fc
-// Parameter names and state_dict order are timm's (shared/reference/keys/<model>.txt).
+// Parameter names and state_dict order are timm's (tests/data/keys/<model>.txt).
 #pragma once
 #include <memory>
 #include <string>
@@ -38,8 +38,8 @@ private:
 // A named model from the registry (models/resnet_config.h), optionally with another class count.
 std::shared_ptr<ResNet> create_model(const std::string& name, Generator* gen = nullptr);
 
-// Multiply-accumulates of the convolutions and the fc for one image of h x w (what configs.md
-// section 10 counts), measured by running an eval forward under a MacCounter.
+// Multiply-accumulates of the convolutions and the fc for one image of h x w (what
+// docs/timm-configs.md section 10 counts), measured by running an eval forward under a MacCounter.
 int64_t count_macs(ResNet& model, int64_t h, int64_t w);
 
 }  // namespace cardinal

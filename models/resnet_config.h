@@ -1,5 +1,5 @@
 // The configuration of the one ResNet-family backbone: fields mirror timm's ResNet(...)
-// keyword arguments exactly as shared/reference/configs.json writes them, plus two extras for
+// keyword arguments exactly as docs/timm-configs.md section 1 writes them, plus two extras for
 // small images (stem_stride, stem_pool) that change no parameter name.
 #pragma once
 #include <optional>

@@ -1,7 +1,7 @@
 // Parameter initialisers. Each fills an existing tensor in place (never recorded for backward)
 // from a Generator (the default one when null), so a seeded model build is reproducible.
 //
-// The defaults of the layers follow timm's ResNet family (configs.md section 8):
+// The defaults of the layers follow timm's ResNet family (docs/timm-configs.md section 8):
 //   conv weight   N(0, sqrt(2 / (out * kh * kw)))   kaiming_normal_(fan_out, relu); groups ignored
 //   conv bias     U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in/groups * kh * kw
 //   BN            weight 1, bias 0, running_mean 0, running_var 1

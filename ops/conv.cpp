@@ -10,7 +10,8 @@
 //                                                                              (backward-weights)
 //   grad_b[o]                   = sum_{n, oy, ox} gy[n, o, oy, ox]
 //
-// Rectified conv (seed_forms.md 6.1): y_rect = y * f[oy, ox] with the bias inside y, where
+// Rectified conv (docs/seed-forms.md section 6.1): y_rect = y * f[oy, ox] with the bias inside y,
+// where
 //   f = num / count,  count[oy, ox] = ny(oy) * nx(ox) taps inside the unpadded input,
 //   num = KH*KW (sum mode) or 1 (average mode).
 // f is a constant, so dL/dy = gy * f and the three gradients above follow with that gy.

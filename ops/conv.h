@@ -21,7 +21,8 @@ struct Conv2dParams {
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
               const Conv2dParams& params = {});
 
-// Rectified convolution (RFConv2d, seed_forms.md 6.1): conv2d whose outputs near the border
+// Rectified convolution (RFConv2d, docs/seed-forms.md section 6.1): conv2d whose outputs near the
+// border
 // are rescaled by how many kernel taps fell inside the unpadded input. average_mode is
 // rectify_avg. The bias is inside the rescaling: (conv + b) * factor. It always rescales, also
 // with padding 0 (where the average mode divides every output by KH*KW): SplAtConv2d builds it

@@ -1,6 +1,6 @@
 // Counting multiply-accumulates: while a MacCounter is alive on this thread, every conv2d and
 // linear forward adds its MACs to it (like torch's FlopCounterMode). models/ uses it for the
-// GMACs column of docs/models.md; configs.md section 10 counts exactly these two ops.
+// GMACs column of docs/models.md; docs/timm-configs.md section 10 counts exactly these two ops.
 #pragma once
 #include <cstdint>
 

@@ -1,4 +1,4 @@
-// timm's ResNet Bottleneck (ResNeXt / SE-ResNeXt / ResNet-D), configs.md 3.1:
+// timm's ResNet Bottleneck (ResNeXt / SE-ResNeXt / ResNet-D), docs/timm-configs.md section 3.1:
 //   width = floor(planes * base_width / 64) * cardinality,  out = planes * 4
 //   conv1 1x1 -> bn1 -> relu -> conv2 3x3 (stride, groups = cardinality) -> bn2 -> drop_block
 //   -> relu -> conv3 1x1 -> bn3 -> [se] -> [drop_path] ; y = relu(branch + shortcut)

@@ -1,4 +1,5 @@
-// Channel arithmetic shared by the attention modules (timm's make_divisible, configs.md 5).
+// Channel arithmetic shared by the attention modules (timm's make_divisible, docs/timm-configs.md
+// section 5).
 #pragma once
 #include <cstdint>
 

@@ -1,4 +1,5 @@
-// The projection shortcut of block 0 of a stage (configs.md 2.3), shared by every block type
+// The projection shortcut of block 0 of a stage (docs/timm-configs.md section 2.3), shared by
+// every block type
 // and by models/:
 //   avg_down = false: Sequential(0: Conv2d 1x1 stride s, no bias, in -> out; 1: BN(out))
 //   avg_down = true:  Sequential(0: AvgPool2d(2, s, ceil_mode, count_include_pad=False), or

@@ -1,5 +1,6 @@
-// timm's ResNestBottleneck (configs.md 3.4). gw = int(planes * base_width / 64) * cardinality,
-// out = planes * 4. avd is active when avd and (stride > 1 or is_first); then SplitAttn runs at
+// timm's ResNestBottleneck (docs/timm-configs.md section 3.4).
+// gw = int(planes * base_width / 64) * cardinality, out = planes * 4. avd is active when avd and
+// (stride > 1 or is_first); then SplitAttn runs at
 // stride 1 and AvgPool2d(3, stride, padding 1, count_include_pad) does the striding, before
 // SplitAttn (avd_first) or after it:
 //   conv1 1x1 -> bn1 -> relu -> [avd_first] -> conv2 = SplitAttn(gw, 3x3, radix, groups = card,

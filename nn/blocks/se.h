@@ -1,4 +1,4 @@
-// Squeeze-and-Excitation (timm SEModule, configs.md 4.1), for x [B, C, H, W]:
+// Squeeze-and-Excitation (timm SEModule, docs/timm-configs.md section 4.1), for x [B, C, H, W]:
 //   s = mean_{H,W}(x) [B, C, 1, 1];  s = sigmoid(fc2(relu(fc1(s))));  y = x * s
 // fc1: 1x1 conv C -> rd with bias, fc2: 1x1 conv rd -> C with bias,
 // rd = make_divisible(C * rd_ratio, rd_divisor, round_limit = 0).

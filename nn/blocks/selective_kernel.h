@@ -1,4 +1,4 @@
-// Selective Kernel convolution (timm SelectiveKernel, configs.md 4.2), P paths:
+// Selective Kernel convolution (timm SelectiveKernel, docs/timm-configs.md section 4.2), P paths:
 //   path_i = relu(bn_i(conv_i(x_i)))   conv_i for kernel size k_i (default {3, 5}): with keep_3x3 a
 //            3x3 with dilation dilation*(k_i-1)/2 (so 1, 2 for the default), stride s,
 //            groups = min(out, groups); x_i = x (or the i-th channel slice when split_input)

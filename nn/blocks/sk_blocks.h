@@ -1,4 +1,4 @@
-// timm's SKNet residual blocks (configs.md 3.2, 3.3).
+// timm's SKNet residual blocks (docs/timm-configs.md section 3.2, 3.3).
 //
 // SelectiveKernelBasic (expansion 1, out = planes):
 //   conv1 = SelectiveKernel(inplanes -> planes, stride) ; conv2 = ConvNormAct 3x3 planes -> planes,

@@ -1,5 +1,5 @@
-// Split Attention (timm SplitAttn, configs.md 4.3). R = radix, K = groups (cardinality),
-// C = out channels:
+// Split Attention (timm SplitAttn, docs/timm-configs.md section 4.3). R = radix,
+// K = groups (cardinality), C = out channels:
 //   x = relu(drop(bn0(conv(x))))        conv: in -> C*R, groups K*R; splits x_r = x[:, r*C:(r+1)*C]
 //   g = mean_{H,W}(sum_r x_r)           [B, C, 1, 1]  (R = 1: g = mean(x))
 //   a = fc2(relu(bn1(fc1(g))))          fc1: C -> attn (groups K, bias), fc2: attn -> C*R (groups K, bias)

@@ -1,7 +1,8 @@
 // A cache of ready-to-run oneDNN primitives keyed by everything that shapes them.
 //
 // Why: creating a primitive_desc costs 2-17 us and a cold JIT primitive 40-400 us, as much as
-// executing a small layer (TOOLCHAIN.md section 2), and a network runs the same shapes every
+// executing a small layer (measured on the project VM with oneDNN 2.x), and a network runs the
+// same shapes every
 // step. An entry holds whatever the op needs to execute again (primitive_desc, primitive,
 // reorders, scratchpad size), built once by the op's `create` function.
 #pragma once

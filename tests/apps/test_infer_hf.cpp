@@ -221,6 +221,16 @@ TEST_CASE("infer: a config.json that does not fit is a clear error", "[infer][hf
     CHECK_THROWS_WITH(run_infer(o), Catch::Contains("config.json") && Catch::Contains("lanczos"));
 
     bad = hf_config(3);
+    bad["pretrained_cfg"]["crop_pct"] = 1.5;
+    std::ofstream(config) << bad.dump();
+    CHECK_THROWS_WITH(run_infer(o), Catch::Contains("config.json") && Catch::Contains("crop_pct"));
+
+    bad = hf_config(3);
+    bad["num_classes"] = "three";
+    std::ofstream(config) << bad.dump();
+    CHECK_THROWS_WITH(run_infer(o), Catch::Contains("num_classes must be"));
+
+    bad = hf_config(3);
     bad["label_names"] = {"only", "two"};
     std::ofstream(config) << bad.dump();
     CHECK_THROWS_WITH(run_infer(o), Catch::Contains("label_names") && Catch::Contains("2 names"));

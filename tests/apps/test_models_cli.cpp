@@ -33,7 +33,7 @@ TEST_CASE("cardinal models --json prints one JSON object per line", "[models][cl
     REQUIRE(rows.size() == 2);
     const nlohmann::json& big = rows[0];
     CHECK(big["name"] == "resnest14d");
-    CHECK(big["parameters"] == 10611688);  // configs.md section 10
+    CHECK(big["parameters"] == 10611688);  // docs/timm-configs.md section 10
     CHECK(big["gmacs"].get<double>() == Approx(2.749).epsilon(1e-3));
     CHECK(big["default_tag"] == "resnest14d.gluon_in1k");
     CHECK(big["pretrained_cfg"]["interpolation"] == "bilinear");

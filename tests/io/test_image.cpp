@@ -69,8 +69,8 @@ TEST_CASE("image: PNG decodes to float32 [3, H, W] in [0, 1]") {
     for (int64_t c = 0; c < 3; ++c)
         for (int64_t y = 0; y < 5; ++y)
             for (int64_t x = 0; x < 7; ++x)
-                REQUIRE(t.at({c, y, x}) == static_cast<float>(src.pixels[(y * 7 + x) * 3 + c]) /
-                                               255.0f);
+                REQUIRE(t.at({c, y, x}) ==
+                        static_cast<float>(src.pixels[(y * 7 + x) * 3 + c]) / 255.0f);
 }
 
 TEST_CASE("image: grayscale is replicated to RGB and alpha is dropped") {
@@ -191,4 +191,20 @@ TEST_CASE("image: center_crop rounds the offset half to even, as torchvision") {
     EvalTransform bad;
     bad.crop_pct = 1.5;
     CHECK_THROWS_AS(preprocess_eval(src, bad), ValueError);
+}
+
+TEST_CASE("image: a JPEG cut short is refused, as PIL refuses it", "[image]") {
+    TempDir dir;
+    const std::string jpg = test::read_bytes(kData + "/timm_eval/src/progressive.jpg");
+    REQUIRE(jpg.size() > 1000);
+    test::write_bytes(dir.file("cut.jpg"), jpg.substr(0, jpg.size() / 2));
+    CHECK_THROWS_WITH(read_image(dir.file("cut.jpg")),
+                      Catch::Contains("cut.jpg") && Catch::Contains("cannot decode JPEG"));
+    test::write_bytes(dir.file("header.jpg"), jpg.substr(0, 40));
+    CHECK_THROWS_AS(read_image(dir.file("header.jpg")), FormatError);
+    // The whole file decodes, at its stored size, to grey on request (PIL's convert("L")).
+    const Image grey = read_image(kData + "/timm_eval/src/progressive.jpg", ColorMode::Grey);
+    CHECK(grey.channels == 1);
+    CHECK(grey.width == 300);
+    CHECK(grey.height == 229);
 }

@@ -20,7 +20,7 @@ namespace cardinal::test {
 
 inline const std::string kModelFixtureDir = std::string(CARDINAL_TEST_DATA) + "/models/";
 
-// Every model fixture copied from shared/reference/fixtures/models.
+// Every model fixture in tests/data/models (timm outputs and gradients, float64).
 inline const std::vector<std::string> kModelFixtures = {
     "tiny_resnest", "tiny_resnest_1s4x", "tiny_resnest_4s2x", "tiny_resnet_d",
     "tiny_resnext", "tiny_seresnext",    "tiny_skresnet",     "tiny_skresnext"};

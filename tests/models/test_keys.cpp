@@ -1,4 +1,4 @@
-// Every named timm model's state dict equals shared/reference/keys/<model>.txt: names, order,
+// Every named timm model's state dict equals tests/data/keys/<model>.txt: names, order,
 // shapes and dtypes (copied into tests/data/keys).
 #include <catch2/catch.hpp>
 
@@ -61,7 +61,7 @@ TEST_CASE("named models match timm's state-dict keys, order, shapes and dtypes",
     }
 }
 
-TEST_CASE("parameter counts equal configs.md section 10", "[models]") {
+TEST_CASE("parameter counts equal docs/timm-configs.md section 10", "[models]") {
     std::vector<std::pair<std::string, int64_t>> counts = {
         {"resnext50_32x4d", 25028904}, {"seresnext50_32x4d", 27559896}, {"skresnext50_32x4d", 27479784},
         {"skresnet18", 11958056},      {"resnest14d", 10611688},        {"resnest26d", 17069448},
@@ -76,7 +76,7 @@ TEST_CASE("parameter counts equal configs.md section 10", "[models]") {
     CHECK(create_model("resnext_small")->num_parameters() == 255642);
 }
 
-TEST_CASE("forward MACs at 224x224 equal configs.md section 10", "[models]") {
+TEST_CASE("forward MACs at 224x224 equal docs/timm-configs.md section 10", "[models]") {
     std::vector<std::pair<std::string, double>> gmacs = {
         {"resnext50_32x4d", 4.230}, {"seresnext50_32x4d", 4.233}, {"skresnext50_32x4d", 4.463},
         {"skresnet18", 1.814},      {"resnest14d", 2.749},        {"resnest50d", 5.371},

@@ -76,6 +76,20 @@ TEST_CASE("timm eval: every tag's config is timm's pretrained_cfg", "[timm_eval]
     CHECK_THROWS_WITH(resolve_model_name("resnet9000.in1k"), Catch::Contains("unknown model"));
 }
 
+TEST_CASE("timm eval: the test size is the tag's test_input_size and test_crop_pct",
+          "[timm_eval]") {
+    const PretrainedCfg& a1h = *resolve_model_name("resnext50_32x4d.a1h_in1k").pretrained;
+    CHECK(a1h.eval_transform(true).crop_size == 288);
+    CHECK(a1h.eval_transform(true).crop_pct == 1.0);
+    CHECK(a1h.eval_transform(false).crop_size == 224);
+    CHECK(a1h.eval_transform(false).crop_pct == 0.95);
+    // Without test values the train size stays.
+    const PretrainedCfg& r50 = *resolve_model_name("resnest50d").pretrained;
+    CHECK(r50.eval_transform(true).crop_size == 224);
+    CHECK(r50.eval_transform(true).crop_pct == 0.875);
+    CHECK(r50.eval_transform(true).interpolation == Interpolation::Bilinear);
+}
+
 TEST_CASE("timm eval: every default tag preprocesses seven images as PIL + timm", "[timm_eval]") {
     const nlohmann::json index = read_index();
     const auto images = index["images"].get<std::vector<std::string>>();

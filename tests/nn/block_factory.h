@@ -1,5 +1,5 @@
 // Builds a timm block or attention module from a fixture's `spec` JSON
-// (shared/reference/README.md): builder + kwargs (+ downsample). Test-side only.
+// (tests/nn/fixture_check.h): builder + kwargs (+ downsample). Test-side only.
 #pragma once
 #include <memory>
 

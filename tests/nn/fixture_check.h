@@ -1,7 +1,7 @@
 // Fixture harness (test-side): runs a module against a reference safetensors fixture and
 // compares every tensor the reference recorded.
 //
-// A fixture (shared/reference/README.md, seed/seed_forms.md) holds a state dict, an `input`,
+// A fixture (docs/seed-forms.md section 0) holds a state dict, an `input`,
 // the eval and train outputs, the gradients of the input and of every parameter, and the BN
 // buffers after the one train forward. Two kinds are recognised by their key names:
 //   blocks/modules: `output_eval`, `output`, `grad_output`; the scalar is sum(output * grad_output)
@@ -44,7 +44,8 @@ struct FixtureCheckOptions {
     double tol = 0.0;        // relative tolerance; 0 means 1e-10 (float64) or 1e-4 (float32)
     double zero_atol = 0.0;  // absolute tolerance for zero references; 0 means the same as tol
     // References with max|.| below this are rounding noise of a zero. 1e-10, not 1e-12: the
-    // stored noise of SplAtConv2d grad.fc1.bias reaches 7.2e-12 (seed_forms.md 0). In float64
+    // stored noise of SplAtConv2d grad.fc1.bias reaches 7.2e-12 (docs/seed-forms.md section 0). In
+    // float64
     // this changes nothing numerically (|ref| < 1 either way); it labels the check absolute.
     double zero_threshold = 1e-10;
     // A zero gradient `grad.<m>.bias` is rounding noise of terms that cancel; their size is that

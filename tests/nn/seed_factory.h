@@ -1,4 +1,5 @@
-// Builds a seed-form block from a fixture spec (seed_forms.md 0: builder + kwargs), for the
+// Builds a seed-form block from a fixture spec (docs/seed-forms.md section 0: builder + kwargs),
+// for the
 // fixture harness.
 #pragma once
 #include <memory>

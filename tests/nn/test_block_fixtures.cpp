@@ -1,5 +1,5 @@
-// Every timm block / attention-module fixture (tests/data, copied from
-// shared/reference/fixtures/blocks) is reproduced: eval output, train output, every gradient and
+// Every timm block / attention-module fixture (tests/data/blk_* and mod_*) is reproduced: eval
+// output, train output, every gradient and
 // the BN running statistics, in float64 (rel 1e-10) and float32 (rel 1e-4).
 #include <catch2/catch.hpp>
 

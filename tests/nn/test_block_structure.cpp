@@ -1,6 +1,6 @@
 // Full-size blocks have exactly timm's names, order and shapes: layer1.0 and layer2.0 of nine
-// named models, compared with shared/reference/keys (extracted into tests/data/timm_block_keys.tsv:
-// model, name, shape, dtype). Also make_divisible against configs.md section 5.
+// named models, compared with timm's keys (extracted into tests/data/timm_block_keys.tsv:
+// model, name, shape, dtype). Also make_divisible against docs/timm-configs.md section 5.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -117,7 +117,7 @@ TEST_CASE("full-size blocks match timm's state_dict names, order and shapes", "[
     }
 }
 
-TEST_CASE("make_divisible follows timm (configs.md 5)", "[nn][blocks]") {
+TEST_CASE("make_divisible follows timm (docs/timm-configs.md section 5)", "[nn][blocks]") {
     // SE: round_limit 0, so never bumped.
     for (int64_t c : {256, 512, 1024, 2048}) CHECK(make_divisible(c / 16.0, 8, 0, 0.0) == c / 16);
     CHECK(make_divisible(64 / 16.0, 8, 0, 0.0) == 8);  // at least the divisor

@@ -1,4 +1,4 @@
-// Initialisers: the timm defaults (configs.md 8), reproducible from a Generator.
+// Initialisers: the timm defaults (docs/timm-configs.md section 8), reproducible from a Generator.
 #include <catch2/catch.hpp>
 
 #include <cmath>

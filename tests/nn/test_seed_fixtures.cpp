@@ -1,4 +1,4 @@
-// Every seed-form fixture (tests/data/seed, copied from shared/reference/seed) through the
+// Every seed-form fixture (tests/data/seed) through the
 // fixture harness, in float64 (1e-10) and float32 (1e-4). Set CARDINAL_FIXTURE_VERBOSE=1 to
 // print every tensor's error.
 #include <catch2/catch.hpp>

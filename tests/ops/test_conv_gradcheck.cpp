@@ -1,5 +1,5 @@
 // float64 conv2d / rectified_conv2d: the reference forward against direct loops, the rectify
-// factor against seed_forms.md 6.1, and gradcheck over the configuration grid.
+// factor against docs/seed-forms.md section 6.1, and gradcheck over the configuration grid.
 #include <catch2/catch.hpp>
 
 #include "autograd/engine.h"
@@ -94,7 +94,7 @@ TEST_CASE("conv_output_size", "[conv]") {
     CHECK_THROWS_AS(conv_output_size(8, 3, 0, 1, 1), ValueError);
 }
 
-TEST_CASE("rectified_conv2d scales by taps inside the input (seed_forms 6.1 example)", "[conv]") {
+TEST_CASE("rectified_conv2d scales by taps inside the input (seed forms 6.1 example)", "[conv]") {
     // A 1-channel all-ones input and kernel: the plain conv counts the taps inside, so the sum
     // mode gives 9 everywhere and the average mode 1; with a bias b the output is (count+b)*f.
     Tensor x = ones({1, 1, 9, 7}, DType::Float64), w = ones({1, 1, 3, 3}, DType::Float64);

@@ -1,4 +1,5 @@
-// BNConv2d: the seed notes' BN_Conv2d (seed_forms.md 2): conv, then BatchNorm2d, then ReLU.
+// BNConv2d: the seed notes' BN_Conv2d (docs/seed-forms.md section 2): conv, then BatchNorm2d, then
+// ReLU.
 //   y = relu(bn(conv2d(x, weight; stride, padding, dilation, groups)))
 // state_dict: conv.weight (conv.bias when bias), bn.weight, bn.bias, bn.running_mean,
 // bn.running_var, bn.num_batches_tracked.
@@ -17,7 +18,7 @@ namespace cardinal::seed {
 
 class BNConv2d : public Module {
 public:
-    // The document's signature; bias defaults to false (FIX 1 of seed_forms.md 7).
+    // The document's signature; bias defaults to false (FIX 1 of docs/seed-forms.md section 7).
     BNConv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride,
              int64_t padding, int64_t dilation = 1, int64_t groups = 1, bool bias = false,
              Generator* gen = nullptr);

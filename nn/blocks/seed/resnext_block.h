@@ -1,5 +1,6 @@
-// ResNeXtBlock and SEResNeXtBlock: the seed notes' ResNeXt_Block (seed_forms.md 3) and its SE
-// composition (seed_forms.md 4). With gc = cardinality * group_depth and s = stride:
+// ResNeXtBlock and SEResNeXtBlock: the seed notes' ResNeXt_Block (docs/seed-forms.md section 3)
+// and its SE
+// composition (docs/seed-forms.md section 4). With gc = cardinality * group_depth and s = stride:
 //   conv1  BN_Conv2d 1x1, in -> gc                               (conv1.conv, conv1.bn)
 //   conv2  BN_Conv2d 3x3, stride s, pad 1, groups = cardinality  (conv2.conv, conv2.bn)
 //   conv3  Conv2d 1x1 gc -> 2gc WITH bias;  bn  BN(2gc), no ReLU

@@ -1,4 +1,5 @@
-// RFConv2d: rectified convolution as the official rfconv package computes it (seed_forms.md 6.1).
+// RFConv2d: rectified convolution as the official rfconv package computes it (docs/seed-forms.md
+// section 6.1).
 //   y = conv2d(x, weight, bias)  (bias included), then y[.., oy, ox] *= factor(oy, ox) with
 //   count = in-bounds taps of the unpadded input, factor = kh*kw / count (sum mode) or
 //   1 / count (average mode). The op is cardinal::rectified_conv2d (ops/conv.h).

@@ -1,4 +1,4 @@
-// SEBlock: the seed notes' squeeze-and-excitation (seed_forms.md 4), rd = C // 16:
+// SEBlock: the seed notes' squeeze-and-excitation (docs/seed-forms.md section 4), rd = C // 16:
 //   g = sigmoid(conv1x1_{rd->C}(relu(conv1x1_{C->rd}(GAP(x)) + b1)) + b3)   [B, C, 1, 1]
 //   y = x * g                                                             (broadcast over H, W)
 // The gate is the document's nn.Sequential(AdaptiveAvgPool2d(1), Conv2d(C, rd, 1), ReLU(),

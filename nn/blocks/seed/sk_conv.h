@@ -1,4 +1,4 @@
-// SKConv: the seed notes' Selective Kernel convolution (seed_forms.md 5).
+// SKConv: the seed notes' Selective Kernel convolution (docs/seed-forms.md section 5).
 // C = out_channels, d = max(in_channels // r, L), branch i = 0..M-1 has dilation = padding = i+1:
 //   branch_i = relu(bn_i(conv3x3_i(x; stride, groups = 32)))     every branch sees all of x
 //   U = branch_0 + ... + branch_{M-1}                            (left fold)

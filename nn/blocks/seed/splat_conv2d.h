@@ -1,5 +1,5 @@
 // SplAtConv2d: the split-attention convolution of the early official ResNeSt code, as the seed
-// notes write it (seed_forms.md 6). R = radix, K = groups (cardinality), C = channels,
+// notes write it (docs/seed-forms.md section 6). R = radix, K = groups (cardinality), C = channels,
 // inter = max(in_channels * R // reduction_factor, 32):
 //   x      = relu(bn0(conv(x)))          conv: k x k, groups K*R, in -> C*R (RFConv2d when
 //                                        rectify and a padding > 0); DropBlock(p, 3) after bn0

@@ -141,6 +141,20 @@ struct Axis {
     int64_t pos(int64_t o, int64_t t) const { return o * s - p + t * d; }
 };
 
+// Calls tap(h, w) for every tap of output pixel (oh, ow) that lies inside the H x W input, in
+// window order (the channels-last kernels sweep the C channels of each).
+template <typename Tap>
+void for_each_tap_inside(const Axis& rows, const Axis& cols, int64_t oh, int64_t ow, Tap&& tap) {
+    for (int64_t i = 0; i < rows.k; ++i) {
+        const int64_t h = rows.pos(oh, i);
+        if (h < 0 || h >= rows.in) continue;
+        for (int64_t j = 0; j < cols.k; ++j) {
+            const int64_t w = cols.pos(ow, j);
+            if (w >= 0 && w < cols.in) tap(h, w);
+        }
+    }
+}
+
 Axis make_axis(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode,
                bool count_include_pad) {
     Axis a{in, pooled_size(in, k, s, p, d, ceil_mode), k, s, p, d, {}, {}, {}};
@@ -249,23 +263,17 @@ Tensor max_forward_cl(const Tensor& x, const PoolDims& dm, const Axis& rows, con
                     best[c] = -std::numeric_limits<T>::infinity();
                     arg[c] = -1;
                 }
-                for (int64_t i = 0; i < rows.k; ++i) {
-                    const int64_t h = rows.pos(oh, i);
-                    if (h < 0 || h >= dm.H) continue;
-                    for (int64_t j = 0; j < cols.k; ++j) {
-                        const int64_t w = cols.pos(ow, j);
-                        if (w < 0 || w >= W) continue;
-                        const int32_t pix = static_cast<int32_t>(h * W + w);
-                        const T* in = xp + ((n * dm.H + h) * W + w) * C;
+                for_each_tap_inside(rows, cols, oh, ow, [&](int64_t h, int64_t w) {
+                    const int32_t pix = static_cast<int32_t>(h * W + w);
+                    const T* in = xp + ((n * dm.H + h) * W + w) * C;
 #pragma omp simd
-                        for (int64_t c = 0; c < C; ++c) {
-                            const T v = in[c];
-                            const bool take = v > best[c] || v != v || arg[c] < 0;
-                            best[c] = take ? v : best[c];
-                            arg[c] = take ? pix : arg[c];
-                        }
+                    for (int64_t c = 0; c < C; ++c) {
+                        const T v = in[c];
+                        const bool take = v > best[c] || v != v || arg[c] < 0;
+                        best[c] = take ? v : best[c];
+                        arg[c] = take ? pix : arg[c];
                     }
-                }
+                });
             }
     return y;
 }
@@ -323,17 +331,11 @@ Tensor avg_forward_cl(const Tensor& x, const PoolDims& dm, const Axis& rows, con
             for (int64_t ow = 0; ow < OW; ++ow) {
                 T* out = yp + ((n * OH + oh) * OW + ow) * C;
                 for (int64_t c = 0; c < C; ++c) out[c] = 0;
-                for (int64_t i = 0; i < rows.k; ++i) {
-                    const int64_t h = rows.pos(oh, i);
-                    if (h < 0 || h >= dm.H) continue;
-                    for (int64_t j = 0; j < cols.k; ++j) {
-                        const int64_t w = cols.pos(ow, j);
-                        if (w < 0 || w >= W) continue;
-                        const T* in = xp + ((n * dm.H + h) * W + w) * C;
+                for_each_tap_inside(rows, cols, oh, ow, [&](int64_t h, int64_t w) {
+                    const T* in = xp + ((n * dm.H + h) * W + w) * C;
 #pragma omp simd
-                        for (int64_t c = 0; c < C; ++c) out[c] += in[c];
-                    }
-                }
+                    for (int64_t c = 0; c < C; ++c) out[c] += in[c];
+                });
                 const T inv = T(1) / (static_cast<T>(rows.count[oh]) * static_cast<T>(cols.count[ow]));
 #pragma omp simd
                 for (int64_t c = 0; c < C; ++c) out[c] *= inv;
@@ -359,17 +361,11 @@ Tensor avg_backward_cl(const AvgPool2dBackward& node, const Tensor& grad_y) {
             for (int64_t ow = 0; ow < OW; ++ow) {
                 const T* go = gp + ((n * OH + oh) * OW + ow) * C;
                 const T inv = T(1) / (static_cast<T>(rows.count[oh]) * static_cast<T>(cols.count[ow]));
-                for (int64_t i = 0; i < rows.k; ++i) {
-                    const int64_t h = rows.pos(oh, i);
-                    if (h < 0 || h >= H) continue;
-                    for (int64_t j = 0; j < cols.k; ++j) {
-                        const int64_t w = cols.pos(ow, j);
-                        if (w < 0 || w >= W) continue;
-                        T* d = dx + ((n * H + h) * W + w) * C;
+                for_each_tap_inside(rows, cols, oh, ow, [&](int64_t h, int64_t w) {
+                    T* d = dx + ((n * H + h) * W + w) * C;
 #pragma omp simd
-                        for (int64_t c = 0; c < C; ++c) d[c] += go[c] * inv;
-                    }
-                }
+                    for (int64_t c = 0; c < C; ++c) d[c] += go[c] * inv;
+                });
             }
     return gx;
 }

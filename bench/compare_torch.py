@@ -118,9 +118,11 @@ def run(cmd, env=None, what=""):
 
 def cardinal_configs(cardinal):
     configs = {}
+    # one JSON object per model: {"name": ..., "config": {ResNetConfig kwargs}, ...}
     for line in run([cardinal, "models", "--json"], what="cardinal models").splitlines():
-        name, _, kw = line.partition(" ")
-        configs[name] = json.loads(kw)
+        if line.startswith("{"):
+            model = json.loads(line)
+            configs[model["name"]] = model["config"]
     return configs
 
 

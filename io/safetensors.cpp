@@ -12,8 +12,11 @@
 #include <cstring>
 #include <limits>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "tensor/escape.h"
 
 namespace cardinal {
 
@@ -60,7 +63,11 @@ struct Entry {
 
 template <typename... Args>
 [[noreturn]] void bad_file(const std::string& path, const Args&... args) {
-    fail<FormatError>("safetensors file '", path, "': ", args...);
+    // Names, keys and parser excerpts come from the file: escaped, so a hostile file cannot put
+    // terminal escapes or raw bytes on the user's screen.
+    std::ostringstream os;
+    detail::append_all(os, "safetensors file '", path, "': ", args...);
+    throw FormatError(escape_for_message(os.str()));
 }
 
 std::string errno_text() { return std::strerror(errno); }

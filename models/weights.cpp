@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "tensor/error.h"
+#include "tensor/escape.h"
 
 namespace cardinal {
 namespace {
@@ -153,7 +154,7 @@ WeightLoadReport load_weights(Module& module, const SafetensorsFile& file,
         list_into(os, "missing keys", missing);
         list_into(os, "unexpected keys", unexpected);
         list_into(os, "duplicate keys", duplicates);
-        fail<ValueError>(os.str());
+        fail<ValueError>(escape_for_message(os.str()));  // names from the file, escaped
     }
     for (auto& [dst, src] : copies) dst.copy_(src);
     return report;

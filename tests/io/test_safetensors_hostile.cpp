@@ -192,3 +192,18 @@ TEST_CASE("a truncated copy of a valid file is refused") {
         CHECK_FALSE(load_error(bytes.substr(0, cut)).empty());
     }
 }
+
+TEST_CASE("hostile safetensors: names with terminal escapes or bad UTF-8 are printed escaped") {
+    // ESC [31m (red) and BEL in a tensor name, JSON-escaped in the header as \u001b and \u0007:
+    const std::string evil = R"({"\u001b[31mred\u0007": {"dtype": "Q9", "shape": [1], "data_offsets": [0, 4]}})";
+    std::string header = evil;
+    std::string m = load_error(test::le64(header.size()) + header + kData);
+    CHECK_THAT(m, Catch::Contains("\\x1B[31mred\\x07"));
+    CHECK(m.find('\x1b') == std::string::npos);
+    CHECK(m.find('\x07') == std::string::npos);
+    // Raw invalid UTF-8 in the header: the parser's excerpt of it must not reach the terminal raw.
+    header = "{\"\xFF\xFE\x1B\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}";
+    m = load_error(test::le64(header.size()) + header + kData);
+    CHECK(m.find('\xFF') == std::string::npos);
+    CHECK(m.find('\x1b') == std::string::npos);
+}

@@ -209,3 +209,20 @@ TEST_CASE("infer: config files in every accepted form, and unknown keys", "[infe
     write_text(dir.file("block.json"), block.dump());
     CHECK_THROWS_WITH(load_config_file(dir.file("block.json")), Contains("\"Bottleneck\""));
 }
+
+TEST_CASE("infer: an unexpected key with terminal escapes is named escaped", "[infer][hostile]") {
+    TempDir dir;
+    NamedTensors w = fixture_weights();
+    w.emplace_back("\x1b[2J\x1b[31mevil\x07", zeros({1}, DType::Float32));
+    save_safetensors(dir.file("evil.safetensors"), w);
+    std::string message;
+    try {
+        run_infer(with_weights(dir.file("evil.safetensors")));
+    } catch (const ValueError& e) {
+        message = e.what();
+    }
+    INFO(message);
+    CHECK_THAT(message, Contains("unexpected keys") && Contains("\\x1B[2J\\x1B[31mevil\\x07"));
+    CHECK(message.find('\x1b') == std::string::npos);
+    CHECK(message.find('\x07') == std::string::npos);
+}

@@ -23,6 +23,7 @@ struct ReluBackward : Node {
         return {kernels::mul(g[0], kernels::greater_scalar(saved_x_, 0.0))};
     }
     void release() override { saved_x_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_x_); }
 };
 
 struct SigmoidBackward : Node {
@@ -33,6 +34,7 @@ struct SigmoidBackward : Node {
         return {kernels::mul(g[0], kernels::mul(saved_y_, one_minus_y))};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 struct TanhBackward : Node {
@@ -44,6 +46,7 @@ struct TanhBackward : Node {
         return {kernels::mul(g[0], one_minus_y2)};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 struct SoftmaxBackward : Node {
@@ -55,6 +58,7 @@ struct SoftmaxBackward : Node {
         return {kernels::mul(saved_y_, kernels::sub(g[0], sum_gy))};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 struct LogSoftmaxBackward : Node {
@@ -66,6 +70,7 @@ struct LogSoftmaxBackward : Node {
         return {kernels::sub(g[0], kernels::mul(kernels::exp(saved_y_), sum_g))};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 // x - max_d(x): the shift that keeps every exponent <= 0.

@@ -40,7 +40,15 @@ struct BatchNorm2dBackward : Node {
     bool training_ = true;
     std::string name() const override { return "BatchNorm2dBackward"; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override;
-    void release() override { saved_x_ = saved_weight_ = Tensor(); }
+    void release() override {
+        saved_x_ = saved_weight_ = Tensor();
+        saved_mean_.clear();
+        saved_rstd_.clear();
+    }
+    size_t saved_bytes() const override {
+        return saved_bytes_of(saved_x_) + saved_bytes_of(saved_weight_) +
+               (saved_mean_.size() + saved_rstd_.size()) * sizeof(double);
+    }
 };
 
 // Sum of p[0..n) accumulated in double (contiguous, vectorised).

@@ -25,7 +25,7 @@ Tensor finish(const char* block, Tensor y, const Tensor& x, const ModulePtr& se,
     check<ShapeError>(y.shape() == shortcut.shape(), block, ": branch output ", describe(y),
                       " does not match the shortcut ", describe(shortcut),
                       " (a block that changes channels or stride needs a downsample)");
-    return relu(y + shortcut);
+    return add_relu(y, shortcut);  // one fused pass each way
 }
 
 }  // namespace

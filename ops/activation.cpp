@@ -71,6 +71,7 @@ struct AddReluBackward : Node {
         return {needs_input_grad(0) ? gx : Tensor(), needs_input_grad(1) ? gx : Tensor()};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 struct SigmoidBackward : Node {

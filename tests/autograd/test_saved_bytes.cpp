@@ -57,6 +57,7 @@ TEST_CASE("saved_bytes: elementwise, linear and loss nodes", "[autograd][saved_b
     check_saved("mul saves both", mul(a, b), 2 * x);
     check_saved("div saves b and z", div(a, pos), 2 * x);
     check_saved("add saves nothing", add(a, b), 0);
+    check_saved("add_relu saves y (its mask)", add_relu(a, b), x);
     check_saved("a view saves nothing", reshape(a, {6, 16}), 0);
     check_saved("mean saves nothing", mean(a, {2, 3}, true), 0);
     check_saved("max saves int64 indices", max(a, 1), 2 * 4 * 4 * i64);

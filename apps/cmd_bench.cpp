@@ -99,7 +99,7 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--iters", o.iters, "Timed iterations (with --peak: sgemm calls)")
         ->capture_default_str();
     cmd->add_option("--warmup", o.warmup, "Untimed iterations first")->capture_default_str();
-    cmd->add_option("--dtype", o.dtype, "float32 (bfloat16: not yet)")->capture_default_str();
+    cmd->add_option("--dtype", o.dtype, "float32, or bfloat16 (infer: bf16 convolutions)")->capture_default_str();
     cmd->add_option("--weights", o.weights, "State dict (.safetensors); random init without it");
     auto* peak = cmd->add_flag("--peak", args->peak,
                                "Print this machine's dnnl_sgemm 2048^3 GFLOP/s instead");

@@ -72,7 +72,7 @@ void add_infer_command(CLI::App& app) {
                   "Run BatchNorm on batch statistics (updating its buffers) and dropout");
     cmd->add_flag("--backward", o.backward,
                   "Differentiate cross_entropy(logits, target); target from the input file");
-    cmd->add_option("--dtype", args->dtype, "float32 or float64 (weights are converted)")
+    cmd->add_option("--dtype", args->dtype, "float32, float64 (weights are converted) or bfloat16 (float32 with bf16 convolutions)")
         ->capture_default_str();
     cmd->add_option("--threads", args->threads, "Threads (default: CARDINAL_NUM_THREADS or cores)");
     cmd->add_option("--seed", o.seed, "Seed for what the weights leave at init")
@@ -81,7 +81,7 @@ void add_infer_command(CLI::App& app) {
                   "Keep the model's own fc when the file's has another class count");
     cmd->callback([args]() {
         InferOptions& o = args->options;
-        o.dtype = parse_run_dtype(args->dtype);
+        parse_run_dtype(args->dtype, o);
         if (args->threads < 0)
             fail<ValueError>("infer: --threads must be positive, got ", args->threads);
         if (args->threads > 0) set_num_threads(args->threads);

@@ -16,6 +16,7 @@
 #include "models/weights.h"
 #include "ops/dnnl/reorder_stats.h"
 #include "ops/loss.h"
+#include "ops/precision.h"
 #include "optim/sgd.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
@@ -40,16 +41,46 @@ double rounded(double v, int digits = 5) {
 
 }  // namespace
 
+LogitAgreement compare_logits(const Tensor& logits, const Tensor& reference) {
+    check<ShapeError>(logits.dim() == 2 && logits.shape() == reference.shape(),
+                      "compare_logits: expected two [N, classes] tensors of one shape, got ",
+                      describe(logits), " and ", describe(reference));
+    Tensor a = logits.to(DType::Float64).contiguous(), b = reference.to(DType::Float64).contiguous();
+    const int64_t n = a.shape()[0], k = a.shape()[1];
+    const double* pa = a.data<double>();
+    const double* pb = b.data<double>();
+    LogitAgreement out;
+    double max_ref = 0;
+    int64_t same = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t arg_a = 0, arg_b = 0;
+        for (int64_t j = 0; j < k; ++j) {
+            const double va = pa[i * k + j], vb = pb[i * k + j];
+            out.max_abs_error = std::max(out.max_abs_error, std::abs(va - vb));
+            max_ref = std::max(max_ref, std::abs(vb));
+            if (va > pa[i * k + arg_a]) arg_a = j;
+            if (vb > pb[i * k + arg_b]) arg_b = j;
+        }
+        same += arg_a == arg_b;
+    }
+    out.max_rel_error = max_ref > 0 ? out.max_abs_error / max_ref : out.max_abs_error;
+    out.top1_agreement = n > 0 ? static_cast<double>(same) / static_cast<double>(n) : 1.0;
+    return out;
+}
+
 void check_bench_options(const BenchOptions& o) {
     check<ValueError>(o.model.empty() != o.config_path.empty(),
                       "bench: give exactly one of --model NAME and --config FILE");
     if (!o.model.empty()) model_info(o.model);  // unknown names list the known ones
     check<ValueError>(o.mode == "infer" || o.mode == "train",
                       "bench: --mode must be infer or train, got '", o.mode, "'");
-    check<ValueError>(o.dtype != "bfloat16",
-                      "bench: --dtype bfloat16 is not available yet (supported: float32)");
-    check<ValueError>(o.dtype == "float32", "bench: --dtype must be float32 or bfloat16, got '",
-                      o.dtype, "'");
+    check<ValueError>(o.dtype == "float32" || o.dtype == "bfloat16",
+                      "bench: --dtype must be float32 or bfloat16, got '", o.dtype, "'");
+    check<ValueError>(o.dtype != "bfloat16" || o.mode == "infer",
+                      "bench: --dtype bfloat16 is for --mode infer only (training is float32)");
+    check<ValueError>(o.dtype != "bfloat16" || bfloat16_supported(),
+                      "bench: --dtype bfloat16 needs a CPU with AVX512-BF16 or AMX; oneDNN sees ",
+                      cpu_isa_name());
     check<ValueError>(o.batch >= 1, "bench: --batch must be at least 1, got ", o.batch);
     check<ValueError>(o.height >= 0 && o.width >= 0 && (o.height == 0) == (o.width == 0),
                       "bench: --size must be H or HxW with positive sizes, got ", o.height, "x",
@@ -96,6 +127,7 @@ BenchResult run_bench(const BenchOptions& options) {
     }
     if (o.height == 0) o.height = o.width = input_size;
     const bool train = o.mode == "train";
+    const bool bf16 = o.dtype == "bfloat16";
     check<ValueError>(!train || config.num_classes > 0,
                       "bench: --mode train needs a classifier (num_classes > 0)");
 
@@ -128,7 +160,8 @@ BenchResult run_bench(const BenchOptions& options) {
         model->eval();
         step = [&] {
             NoGradGuard no_grad;
-            model->forward(x);
+            ConvPrecisionScope precision(bf16 ? ConvPrecision::BFloat16 : ConvPrecision::Float32);
+            y = model->forward(x);
         };
     }
 
@@ -146,6 +179,14 @@ BenchResult run_bench(const BenchOptions& options) {
     r.img_s = static_cast<double>(o.batch) * 1000.0 / r.ms_median;
     r.gflop_s = r.gflop_per_iter * 1000.0 / r.ms_median;
     r.peak_rss_mb = peak_rss_mb();
+    if (bf16) {  // what the speed costs: the same batch once more in float32
+        Tensor reference;
+        {
+            NoGradGuard no_grad;
+            reference = model->forward(x);
+        }
+        r.agreement = compare_logits(y, reference);
+    }
     return r;
 }
 
@@ -171,6 +212,11 @@ nlohmann::ordered_json bench_json(const BenchResult& r) {
     j["gmacs_per_image"] = rounded(static_cast<double>(r.macs_per_image) / 1e9);
     j["peak_rss_mb"] = rounded(r.peak_rss_mb);
     j["reorders_per_iter"] = rounded(r.reorders_per_iter);
+    if (r.agreement) {
+        j["top1_agreement"] = rounded(r.agreement->top1_agreement);
+        j["logit_max_abs_err"] = rounded(r.agreement->max_abs_error, 3);
+        j["logit_max_rel_err"] = rounded(r.agreement->max_rel_error, 3);
+    }
     return j;
 }
 

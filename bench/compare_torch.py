@@ -26,7 +26,7 @@ list of ids (MODEL:MODE:bBATCH:SIZE, any registered model), globs over the defau
 Needs Debian's python3-torch (run with /usr/bin/python3) and a built cardinal; the library and
 its tests never need it.
 
-    /usr/bin/python3 bench/compare_torch.py --threads 2 --rounds 2 --iters 10 --markdown
+    /usr/bin/python3 bench/compare_torch.py --threads 2 --rounds 2 --iters 10 --markdown --bf16
     /usr/bin/python3 bench/compare_torch.py --workloads resnest_small:infer:b1:28 --iters 2
 """
 import argparse
@@ -118,9 +118,11 @@ def run(cmd, env=None, what=""):
 
 def cardinal_configs(cardinal):
     configs = {}
+    # one JSON object per model: {"name": ..., "config": {ResNetConfig kwargs}, ...}
     for line in run([cardinal, "models", "--json"], what="cardinal models").splitlines():
-        name, _, kw = line.partition(" ")
-        configs[name] = json.loads(kw)
+        if line.startswith("{"):
+            model = json.loads(line)
+            configs[model["name"]] = model["config"]
     return configs
 
 
@@ -131,11 +133,15 @@ def last_json_line(text, what):
     return json.loads(lines[-1])
 
 
-def cardinal_bench(args, w):
+def cardinal_bench(args, w, dtype="float32"):
     cmd = [args.cardinal, "bench", "--model", w.model, "--mode", w.mode, "--batch", str(w.batch),
            "--size", w.size, "--threads", str(args.threads), "--iters", str(args.iters),
-           "--warmup", str(args.warmup)]
+           "--warmup", str(args.warmup), "--dtype", dtype]
     return last_json_line(run(cmd, what="cardinal bench"), "cardinal bench")
+
+
+# cardinal's own sides of a workload; every other side is a PyTorch variant
+CARDINAL_SIDES = ("cardinal", "cardinal_bf16")
 
 
 def cardinal_peak(args):
@@ -299,14 +305,16 @@ def measure(args, workloads, configs, log):
     if args.check_only:
         return {"checks": list(checks.values())}
     variants = lambda w: args.train_variants if w.mode == "train" else args.infer_variants
-    runs = {w.id: {"cardinal": [], **{v: [] for v in variants(w)}} for w in workloads}
+    ours = lambda w: ["cardinal"] + (["cardinal_bf16"] if args.bf16 and w.mode == "infer" else [])
+    runs = {w.id: {**{s: [] for s in ours(w)}, **{v: [] for v in variants(w)}} for w in workloads}
     for r in range(args.rounds):
         peaks.append(cardinal_peak(args))
         log(f"round {r + 1}/{args.rounds}: sgemm peak {peaks[-1]['gflop_s']:.0f} GFLOP/s")
         for w in workloads:
-            sides = ["cardinal"] + variants(w)
+            sides = ours(w) + variants(w)
             for side in (sides if r % 2 == 0 else sides[::-1]):
                 out = (cardinal_bench(args, w) if side == "cardinal"
+                       else cardinal_bench(args, w, "bfloat16") if side == "cardinal_bf16"
                        else torch_bench(args, w, configs[w.model], side))
                 runs[w.id][side].append(out)
                 log(f"  {w.id:34s} {side:14s} {out['ms_median']:9.2f} ms  "
@@ -322,14 +330,19 @@ def measure(args, workloads, configs, log):
         c = min(runs[w.id]["cardinal"], key=lambda o: o["ms_median"])
         res["sides"]["cardinal"].update(gflop_s=c["gflop_s"],
                                         reorders_per_iter=c["reorders_per_iter"])
-        torch_sides = {k: v for k, v in res["sides"].items() if k != "cardinal"}
+        if runs[w.id].get("cardinal_bf16"):
+            b = min(runs[w.id]["cardinal_bf16"], key=lambda o: o["ms_median"])
+            res["sides"]["cardinal_bf16"].update(
+                top1_agreement=b["top1_agreement"], logit_max_rel_err=b["logit_max_rel_err"])
+        torch_sides = {k: v for k, v in res["sides"].items() if k not in CARDINAL_SIDES}
         best_variant = min(torch_sides, key=lambda k: torch_sides[k]["ms"])
         res["torch_best"] = best_variant
         res["ratio"] = torch_sides[best_variant]["ms"] / res["sides"]["cardinal"]["ms"]
         res["memory_ratio"] = (res["sides"]["cardinal"]["peak_rss_mb"]
                                / torch_sides[best_variant]["peak_rss_mb"])
         results.append(res)
-    torch_runs = [o for w in workloads for k, v in runs[w.id].items() if k != "cardinal" for o in v]
+    torch_runs = [o for w in workloads for k, v in runs[w.id].items() if k not in CARDINAL_SIDES
+                  for o in v]
     return {"threads": args.threads, "rounds": args.rounds, "iters": args.iters,
             "torch": torch_runs[0]["torch"], "torch_blas": torch_runs[0]["blas"],
             "warmup": args.warmup, "sgemm_peak_gflop_s": max(p["gflop_s"] for p in peaks),
@@ -392,6 +405,22 @@ def report(summary, markdown):
     out.append(table(["workload", "cardinal ms", "PyTorch NCHW", "channels_last", "frozen",
                       "ratio", "cardinal GFLOP/s (of peak)", "reorders/iter", "cardinal MB",
                       "PyTorch MB", "memory ratio"], rows, markdown))
+    bf16 = [r for r in summary["workloads"] if "cardinal_bf16" in r["sides"]]
+    if bf16:
+        rows = []
+        for r in bf16:
+            s = r["sides"]
+            b, f = s["cardinal_bf16"], s["cardinal"]
+            rows.append([r["label"], f"{f['ms']:.1f}", f"{b['ms']:.1f}",
+                         f"**{f['ms'] / b['ms']:.2f}**" if markdown else f"{f['ms'] / b['ms']:.2f}",
+                         f"{s[r['torch_best']]['ms'] / b['ms']:.2f}",
+                         f"{b['top1_agreement']:.2f}", f"{b['logit_max_rel_err']:.1e}",
+                         f"{b['peak_rss_mb']:.0f}"])
+        out += ["", "bfloat16 inference (`cardinal bench --dtype bfloat16`: bf16 convolutions, "
+                    "float32 elsewhere); agreement and error of its last batch against the same "
+                    "batch in float32", ""]
+        out.append(table(["workload", "float32 ms", "bfloat16 ms", "speed-up", "vs PyTorch best",
+                          "top-1 agreement", "max rel logit error", "bf16 MB"], rows, markdown))
     if summary["checks"]:
         out += ["", check_table(summary, markdown)]
     return "\n".join(out)
@@ -435,6 +464,8 @@ def main():
     ap.add_argument("--markdown", action="store_true", help="tables for docs/performance.md")
     ap.add_argument("--json", metavar="FILE", help="also write every measurement here")
     ap.add_argument("--no-check", action="store_true", help="skip the logit check")
+    ap.add_argument("--bf16", action="store_true",
+                    help="also time cardinal bfloat16 inference (infer workloads)")
     ap.add_argument("--check-only", action="store_true", help="only the logit check, no timing")
     ap.add_argument("--list", action="store_true", help="print the default workload ids")
     args = ap.parse_args()

@@ -18,6 +18,7 @@
 #include "models/resnet.h"
 #include "models/weights.h"
 #include "ops/loss.h"
+#include "ops/precision.h"
 #include "tensor/error.h"
 #include "tensor/kernels.h"
 #include "tensor/random.h"
@@ -112,10 +113,15 @@ bool is_bn_buffer(const std::string& name) {
 
 }  // namespace
 
-DType parse_run_dtype(const std::string& name) {
-    if (name == "float32") return DType::Float32;
-    if (name == "float64") return DType::Float64;
-    fail<ValueError>("infer: --dtype must be float32 or float64, got '", name, "'");
+void parse_run_dtype(const std::string& name, InferOptions& options) {
+    options.bfloat16 = name == "bfloat16";
+    if (name == "float32" || name == "bfloat16") {
+        options.dtype = DType::Float32;
+    } else if (name == "float64") {
+        options.dtype = DType::Float64;
+    } else {
+        fail<ValueError>("infer: --dtype must be float32, float64 or bfloat16, got '", name, "'");
+    }
 }
 
 ResNetConfig load_config_file(const std::string& path) {
@@ -211,6 +217,17 @@ InferResult run_infer(const InferOptions& o) {
     check<ValueError>(o.topk >= 1, "infer: --topk must be at least 1, got ", o.topk);
     check<ValueError>(o.batch >= 1, "infer: --batch must be at least 1, got ", o.batch);
     check<ValueError>(is_floating(o.dtype), "infer: the run dtype must be float32 or float64");
+    if (o.bfloat16) {
+        check<ValueError>(o.dtype == DType::Float32,
+                          "infer: bfloat16 convolutions run on float32 tensors, not ",
+                          dtype_name(o.dtype));
+        check<ValueError>(!o.backward && !o.train_mode,
+                          "infer: --dtype bfloat16 is for eval-mode inference (no --backward, no "
+                          "--train-mode)");
+        check<ValueError>(bfloat16_supported(),
+                          "infer: --dtype bfloat16 needs a CPU with AVX512-BF16 or AMX; oneDNN sees ",
+                          cpu_isa_name());
+    }
     check<ValueError>(o.preprocess.size >= 0, "infer: --size must be positive, got ",
                       o.preprocess.size);
     check<ValueError>(o.preprocess.crop_pct >= 0 && o.preprocess.crop_pct <= 1,
@@ -261,6 +278,7 @@ InferResult run_infer(const InferOptions& o) {
     model->train(o.train_mode);
 
     Tensor logits;
+    const ConvPrecisionScope precision(o.bfloat16 ? ConvPrecision::BFloat16 : ConvPrecision::Float32);
     if (o.backward) {
         model->zero_grad();
         set_requires_grad(in.x);
@@ -353,7 +371,7 @@ void save_infer_outputs(const std::string& path, const InferResult& result,
                      {{"format", "cardinal-infer/1"},
                       {"model", result.model},
                       {"weights", weights_path(options)},
-                      {"dtype", dtype_name(options.dtype)},
+                      {"dtype", options.bfloat16 ? "bfloat16" : dtype_name(options.dtype)},
                       {"mode", mode}});
 }
 

@@ -48,6 +48,8 @@ struct InferOptions {
     bool train_mode = false;
     bool backward = false;
     DType dtype = DType::Float32;
+    // float32 tensors with bf16 convolutions (ops/precision.h; eval, no backward): --dtype bfloat16
+    bool bfloat16 = false;
     PreprocessOverrides preprocess;
     std::string save_input;  // write the preprocessed batch here (safetensors `input`)
     bool skip_classifier_mismatch = false;
@@ -80,8 +82,9 @@ InferResult run_infer(const InferOptions& options);
 // Unknown keys and bad values are ValueErrors naming the file and the key.
 ResNetConfig load_config_file(const std::string& path);
 
-// "float32" / "float64" (ValueError otherwise).
-DType parse_run_dtype(const std::string& name);
+// "float32" / "float64" / "bfloat16" (ValueError otherwise) into options.dtype and
+// options.bfloat16 (bfloat16 runs float32 tensors through bf16 convolutions).
+void parse_run_dtype(const std::string& name, InferOptions& options);
 
 // One class name per line (a trailing newline and CR line ends are fine); ValueError unless there
 // are exactly num_classes names.

@@ -148,11 +148,11 @@ ResNet::ResNet(const ResNetConfig& config, Generator* gen) : config_(config), ge
 Tensor ResNet::forward_features(const Tensor& x) {
     check<ShapeError>(x.dim() == 4 && x.size(1) == config_.in_chans, "ResNet: expected input [N, ",
                       config_.in_chans, ", H, W], got ", describe(x));
-    // float32 inference runs channels-last from the stem to the global pool: every oneDNN
-    // convolution then reads and writes NHWC directly, with no reorder (docs/performance.md).
-    // Training stays NCHW for now (measured faster there today), and float64, the reference
-    // path, always does. Values are the same either way; only the strides differ.
-    const bool channels_last = x.dtype() == DType::Float32 && !is_training();
+    // float32 runs channels-last from the stem to the global pool, in inference and in training
+    // (forward and backward): every oneDNN convolution then reads and writes NHWC directly, with
+    // no activation reorder (docs/performance.md). float64, the reference path, stays NCHW.
+    // Values are the same either way; only the strides differ.
+    const bool channels_last = x.dtype() == DType::Float32;
     const Tensor xin = channels_last ? contiguous(x, MemoryFormat::ChannelsLast) : x;
     Tensor y;
     auto conv = std::dynamic_pointer_cast<Conv2d>(conv1_);

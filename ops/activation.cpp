@@ -1,5 +1,6 @@
 // Activations, y = f(x) elementwise, and the normalised exponentials along one dim.
 //   relu:    y = max(x, 0)          gx = g * [x > 0]
+//   add_relu: y = max(a + b, 0)     ga = gb = g * [y > 0]   (a residual block's tail, one pass)
 //   sigmoid: y = 1 / (1 + e^-x)     gx = g * y * (1 - y)
 //   tanh:    y = tanh x             gx = g * (1 - y^2)
 // softmax along dim d (stable: shift by the max m = max_d x, which cancels):
@@ -10,19 +11,65 @@
 //   gx = g - e^y * sum_d(g)                           (e^y is the softmax)
 #include "ops/activation.h"
 
+#include <algorithm>
+
 #include "autograd/function.h"
+#include "ops/arithmetic.h"
 #include "tensor/kernels.h"
+#include "tensor/memory_format.h"
+#include "tensor/parallel.h"
 
 namespace cardinal {
 namespace {
+
+// a and b have one shape, dtype and dense layout (the same strides), so one flat loop over
+// their storage ranges visits matching elements.
+bool same_dense_layout(const Tensor& a, const Tensor& b) {
+    return a.shape() == b.shape() && a.dtype() == b.dtype() && a.strides() == b.strides() &&
+           is_dense(a) && is_dense(b);
+}
+
+// The first element of a dense tensor's range (its lowest address; strides are non-negative).
+template <typename T>
+const T* range_begin(const Tensor& t) {
+    return t.data<T>();
+}
+
+// g * [ref > 0] in one pass, in ref's layout (the ReLU gradient: ref is its input or output).
+Tensor relu_mask_grad(const Tensor& g, const Tensor& ref) {
+    const Tensor gl = is_dense(ref) ? to_memory_format(g, suggest_memory_format(ref)) : g;
+    if (!is_floating(ref.dtype()) || !same_dense_layout(gl, ref))
+        return kernels::mul(g, kernels::greater_scalar(ref, 0.0));
+    Tensor out = empty_with_layout_of(ref, ref.shape(), ref.dtype());
+    dispatch_floating(ref.dtype(), "relu backward", [&](auto tag) {
+        using T = decltype(tag);
+        const T* gp = range_begin<T>(gl);
+        const T* rp = range_begin<T>(ref);
+        T* op = out.data<T>();
+        const int64_t n = ref.numel();
+#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
+        for (int64_t i = 0; i < n; ++i) op[i] = rp[i] > T(0) ? gp[i] : T(0);
+    });
+    return out;
+}
 
 struct ReluBackward : Node {
     Tensor saved_x_;
     std::string name() const override { return "ReluBackward"; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-        return {kernels::mul(g[0], kernels::greater_scalar(saved_x_, 0.0))};
+        return {relu_mask_grad(g[0], saved_x_)};
     }
     void release() override { saved_x_ = Tensor(); }
+};
+
+struct AddReluBackward : Node {
+    Tensor saved_y_;
+    std::string name() const override { return "AddReluBackward"; }
+    std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+        Tensor gx = relu_mask_grad(g[0], saved_y_);
+        return {needs_input_grad(0) ? gx : Tensor(), needs_input_grad(1) ? gx : Tensor()};
+    }
+    void release() override { saved_y_ = Tensor(); }
 };
 
 struct SigmoidBackward : Node {
@@ -80,6 +127,31 @@ Tensor relu(const Tensor& x) {
     Tensor y = kernels::relu(x);
     if (auto node = make_node<ReluBackward>({x})) {
         node->saved_x_ = save(x);
+        record(node, {y});
+    }
+    return y;
+}
+
+Tensor add_relu(const Tensor& a, const Tensor& b) {
+    check<Error>(a.defined() && b.defined(), "add_relu: an input is undefined");
+    // b in a's layout when only the layout differs; any other mismatch (broadcasting, dtypes)
+    // takes the composed ops, which handle and report it.
+    const Tensor bl = a.shape() == b.shape() && is_dense(a) && is_dense(b)
+                          ? to_memory_format(b, suggest_memory_format(a))
+                          : b;
+    if (!is_floating(a.dtype()) || !same_dense_layout(a, bl)) return relu(a + b);
+    Tensor y = empty_with_layout_of(a, a.shape(), a.dtype());
+    dispatch_floating(a.dtype(), "add_relu", [&](auto tag) {
+        using T = decltype(tag);
+        const T* ap = range_begin<T>(a);
+        const T* bp = range_begin<T>(bl);
+        T* yp = y.data<T>();
+        const int64_t n = a.numel();
+#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
+        for (int64_t i = 0; i < n; ++i) yp[i] = std::max(ap[i] + bp[i], T(0));
+    });
+    if (auto node = make_node<AddReluBackward>({a, b})) {
+        node->saved_y_ = save(y);
         record(node, {y});
     }
     return y;

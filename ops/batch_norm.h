@@ -12,4 +12,11 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                     const Tensor& running_mean, const Tensor& running_var, bool training,
                     double momentum = 0.1, double eps = 1e-5);
 
+// relu(batch_norm2d(...)) as one op: the ReLU runs inside the normalising sweep, and the backward
+// masks the gradient inside BatchNorm's own two sweeps (no separate ReLU pass or node). It saves
+// its output for the mask, which the next layer usually saves anyway (same storage).
+Tensor batch_norm2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                         const Tensor& running_mean, const Tensor& running_var, bool training,
+                         double momentum = 0.1, double eps = 1e-5);
+
 }  // namespace cardinal

@@ -51,14 +51,17 @@ void BasicBlock::zero_init_last() { init::zeros_(bn2_->weight()); }
 
 Tensor BasicBlock::forward(const Tensor& x) {
     if (can_fold_conv_bn(*conv1_, *bn1_, x)) return forward_folded(x);
-    Tensor y = relu(drop_block_->forward(bn1_->forward(conv1_->forward(x))));
+    // BatchNorm + ReLU and the tail's add + ReLU run as fused ops (one pass each way).
+    Tensor y = std::dynamic_pointer_cast<Identity>(drop_block_)
+                   ? bn1_->forward_relu(conv1_->forward(x))
+                   : relu(drop_block_->forward(bn1_->forward(conv1_->forward(x))));
     y = bn2_->forward(conv2_->forward(y));
     if (se_) y = se_->forward(y);
     if (drop_path_) y = drop_path_->forward(y);
     Tensor shortcut = downsample_ ? downsample_->forward(x) : x;
     check<ShapeError>(y.shape() == shortcut.shape(), "BasicBlock: branch output ", describe(y),
                       " does not match the shortcut ", describe(shortcut));
-    return relu(y + shortcut);
+    return add_relu(y, shortcut);
 }
 
 // Inference (eval, no gradient): BatchNorm folded, ReLU and residual add as post-ops.

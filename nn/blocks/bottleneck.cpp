@@ -59,8 +59,11 @@ void Bottleneck::zero_init_last() { init::zeros_(bn3_->weight()); }
 
 Tensor Bottleneck::forward(const Tensor& x) {
     if (can_fold_conv_bn(*conv1_, *bn1_, x)) return forward_folded(x);
-    Tensor y = relu(bn1_->forward(conv1_->forward(x)));
-    y = relu(drop_block_->forward(bn2_->forward(conv2_->forward(y))));
+    // BatchNorm + ReLU and the tail's add + ReLU run as fused ops (one pass each way).
+    Tensor y = bn1_->forward_relu(conv1_->forward(x));
+    y = std::dynamic_pointer_cast<Identity>(drop_block_)
+            ? bn2_->forward_relu(conv2_->forward(y))
+            : relu(drop_block_->forward(bn2_->forward(conv2_->forward(y))));
     y = bn3_->forward(conv3_->forward(y));
     if (se_) y = se_->forward(y);
     if (drop_path_) y = drop_path_->forward(y);
@@ -68,7 +71,7 @@ Tensor Bottleneck::forward(const Tensor& x) {
     check<ShapeError>(y.shape() == shortcut.shape(), "Bottleneck: branch output ", describe(y),
                       " does not match the shortcut ", describe(shortcut),
                       " (a block that changes channels or stride needs a downsample)");
-    return relu(y + shortcut);
+    return add_relu(y, shortcut);
 }
 
 // Inference (eval, no gradient): each conv with its BatchNorm folded in, the ReLUs and the

@@ -62,7 +62,7 @@ void ResNestBottleneck::zero_init_last() { init::zeros_(bn3_->weight()); }
 
 Tensor ResNestBottleneck::forward(const Tensor& x) {
     if (can_fold_conv_bn(*conv1_, *bn1_, x)) return forward_folded(x);
-    Tensor y = relu(bn1_->forward(conv1_->forward(x)));
+    Tensor y = bn1_->forward_relu(conv1_->forward(x));  // fused BatchNorm + ReLU
     if (avd_first_) y = avd_first_->forward(y);
     y = conv2_->forward(y);
     if (avd_last_) y = avd_last_->forward(y);
@@ -72,7 +72,7 @@ Tensor ResNestBottleneck::forward(const Tensor& x) {
     check<ShapeError>(y.shape() == shortcut.shape(), "ResNestBottleneck: branch output ", describe(y),
                       " does not match the shortcut ", describe(shortcut),
                       " (a block that changes channels or stride needs a downsample)");
-    return relu(y + shortcut);
+    return add_relu(y, shortcut);
 }
 
 // Inference (eval, no gradient): conv1 and conv3 with BatchNorm folded, the last ReLU and the

@@ -42,7 +42,7 @@ Tensor finish(const char* block, ConvNormAct& last, const Tensor& branch, const 
     check<ShapeError>(y.shape() == shortcut.shape(), block, ": branch output ", describe(y),
                       " does not match the shortcut ", describe(shortcut),
                       " (a block that changes channels or stride needs a downsample)");
-    return relu(y + shortcut);
+    return add_relu(y, shortcut);  // one fused pass each way
 }
 
 }  // namespace

@@ -29,10 +29,15 @@ void BatchNorm2d::reset_parameters() {
     num_batches_tracked_.fill_(0.0);
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm2d::forward(const Tensor& x) { return run(x, false); }
+
+Tensor BatchNorm2d::forward_relu(const Tensor& x) { return run(x, true); }
+
+Tensor BatchNorm2d::run(const Tensor& x, bool relu) {
     check<ShapeError>(x.dim() == 4 && x.size(1) == num_features_, "BatchNorm2d(", num_features_,
                       "): expected input [N, ", num_features_, ", H, W], got ", describe(x));
-    Tensor y = batch_norm2d(x, weight_, bias_, running_mean_, running_var_, is_training(), momentum_, eps_);
+    const auto op = relu ? batch_norm2d_relu : batch_norm2d;
+    Tensor y = op(x, weight_, bias_, running_mean_, running_var_, is_training(), momentum_, eps_);
     if (is_training()) num_batches_tracked_.fill_(num_batches_tracked_.item() + 1.0);
     return y;
 }

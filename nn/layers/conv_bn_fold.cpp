@@ -76,9 +76,12 @@ std::pair<Tensor, Tensor> BatchNorm2d::folded_into(const Conv2d& conv) {
 
 Tensor conv_bn_act(Conv2d& conv, BatchNorm2d& bn, const Tensor& x, bool relu, const Tensor& residual) {
     if (!can_fold_conv_bn(conv, bn, x) || (residual.defined() && grad_mode_enabled() && requires_grad(residual))) {
-        Tensor y = bn.forward(conv.forward(x));
-        if (residual.defined()) y = y + residual;
-        return relu ? cardinal::relu(y) : y;
+        // Training (or a gradient wanted): the modules, with the ReLU fused into the BatchNorm
+        // or into the residual add (one pass each way instead of two).
+        const Tensor z = conv.forward(x);
+        if (!residual.defined()) return relu ? bn.forward_relu(z) : bn.forward(z);
+        const Tensor y = bn.forward(z);
+        return relu ? add_relu(y, residual) : y + residual;
     }
     check<ShapeError>(x.dim() == 4 && x.size(1) == conv.options().in_channels(), "Conv2d(",
                       conv.options().in_channels(), " -> ", conv.options().out_channels(),

@@ -12,6 +12,7 @@
 #include "ops/dnnl/primitive_cache.h"
 #include "ops/dnnl/reorder_stats.h"
 #include "ops/dnnl/weight_cache.h"
+#include "ops/precision.h"
 #include "tensor/kernels.h"
 #include "tensor/memory_format.h"
 
@@ -21,6 +22,7 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 constexpr auto f32 = memory::data_type::f32;
+constexpr auto bf16 = memory::data_type::bf16;
 
 // One argument of a primitive: the layout our tensor has (user_md) and the one the primitive
 // wants (prim_md). When they differ, `convert` reorders user -> prim (inputs) or prim -> user
@@ -49,13 +51,17 @@ PrimitiveCache<ConvEntry>& conv_cache() {
 // ---- memory descriptors of our tensors ----
 // The activation layout our tensors have: NCHW, or NHWC when the network runs channels-last.
 tag user_tag(const ConvGeometry& g) { return g.channels_last ? tag::nhwc : tag::nchw; }
-memory::desc src_md(const ConvGeometry& g, tag t) { return {{g.N, g.C, g.H, g.W}, f32, t}; }
+// `dt` is the type the primitive computes in: our tensors are float32; a bf16 primitive gets its
+// source and weights converted (ops/precision.h) and still writes float32.
+memory::desc src_md(const ConvGeometry& g, tag t, memory::data_type dt = f32) {
+    return {{g.N, g.C, g.H, g.W}, dt, t};
+}
 memory::desc dst_md(const ConvGeometry& g, tag t) { return {{g.N, g.O, g.OH, g.OW}, f32, t}; }
 memory::desc bias_md(const ConvGeometry& g) { return {{g.O}, f32, tag::x}; }
 // Grouped weights are 5-D [G, O/G, C/G, KH, KW] (goihw), the same bytes as our [O, C/G, KH, KW].
-memory::desc wei_md(const ConvGeometry& g, bool any) {
-    if (g.G > 1) return {{g.G, g.og(), g.cg(), g.KH, g.KW}, f32, any ? tag::any : tag::goihw};
-    return {{g.O, g.C, g.KH, g.KW}, f32, any ? tag::any : tag::oihw};
+memory::desc wei_md(const ConvGeometry& g, bool any, memory::data_type dt = f32) {
+    if (g.G > 1) return {{g.G, g.og(), g.cg(), g.KH, g.KW}, dt, any ? tag::any : tag::goihw};
+    return {{g.O, g.C, g.KH, g.KW}, dt, any ? tag::any : tag::oihw};
 }
 
 struct ConvDims {
@@ -100,19 +106,18 @@ constexpr int kPostResidual = 1;  // dst += residual (a binary add, before the R
 constexpr int kPostRelu = 2;      // dst = max(dst, 0)
 
 ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, ConvLayout layout,
-                       int post = 0) {
+                       int post = 0, memory::data_type compute = f32) {
     using namespace dnnl;
     const bool any = layout != ConvLayout::Plain;
     const tag act = activation_tag(layout);
     const ConvDims d = conv_dims(g);
     const auto prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
-    auto desc = with_bias ? convolution_forward::desc(prop, algorithm::convolution_direct,
-                                                      src_md(g, act), wei_md(g, any), bias_md(g),
-                                                      dst_md(g, act), d.strides, d.dilates,
-                                                      d.pad_l, d.pad_r)
-                          : convolution_forward::desc(prop, algorithm::convolution_direct,
-                                                      src_md(g, act), wei_md(g, any),
-                                                      dst_md(g, act), d.strides, d.dilates,
+    const memory::desc src = src_md(g, act, compute), wei = wei_md(g, any, compute);
+    auto desc = with_bias ? convolution_forward::desc(prop, algorithm::convolution_direct, src,
+                                                      wei, bias_md(g), dst_md(g, act), d.strides,
+                                                      d.dilates, d.pad_l, d.pad_r)
+                          : convolution_forward::desc(prop, algorithm::convolution_direct, src,
+                                                      wei, dst_md(g, act), d.strides, d.dilates,
                                                       d.pad_l, d.pad_r);
     ConvEntry e;
     dnnl::primitive_attr attr = user_scratchpad();
@@ -137,11 +142,11 @@ ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, Con
 }
 
 CacheKey make_key(const ConvGeometry& g, ConvPass pass, ConvLayout layout, bool training,
-                  bool with_bias, int post = 0) {
+                  bool with_bias, int post = 0, memory::data_type compute = f32) {
     // The thread count is part of the key: oneDNN's jit kernels split their work for the
     // OpenMP thread count seen at creation, and would keep running on that many threads.
     return {static_cast<int64_t>(pass), static_cast<int64_t>(layout), training, with_bias, post,
-            omp_get_max_threads(), g.channels_last,
+            static_cast<int64_t>(compute), omp_get_max_threads(), g.channels_last,
             g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.G, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
 }
 
@@ -403,8 +408,10 @@ Tensor conv2d_forward_fused(const Tensor& x, const Tensor& w, const Tensor& b,
         return y;
     }
     const int post = (residual.defined() ? kPostResidual : 0) | (relu ? kPostRelu : 0);
-    auto e = conv_cache().get(make_key(g, ConvPass::Forward, layout, false, b.defined(), post),
-                              [&] { return make_forward(g, false, b.defined(), layout, post); });
+    const auto compute = conv_precision() == ConvPrecision::BFloat16 ? bf16 : f32;
+    auto e = conv_cache().get(
+        make_key(g, ConvPass::Forward, layout, false, b.defined(), post, compute),
+        [&] { return make_forward(g, false, b.defined(), layout, post, compute); });
     Tensor xc = activation(x, g), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
     Tensor rc = residual.defined() ? activation(residual, g) : residual;
     Tensor y = empty(g.output_shape(), DType::Float32, activation_format(g));

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "models/infer.h"
+#include "apps/model_bench.h"
 #include "models/resnet.h"
+#include "ops/precision.h"
 #include "tests/models/infer_test_util.h"
 
 using namespace cardinal;
@@ -52,7 +54,7 @@ nlohmann::json parse_line(const Run& r) {
 
 // The fields every run prints, with values that must hold whatever the machine's speed.
 void check_common(const nlohmann::json& j, const std::string& mode, int64_t batch,
-                  int64_t macs_per_image) {
+                  int64_t macs_per_image, const std::string& dtype = "float32") {
     INFO(j.dump());
     CHECK(j.at("mode") == mode);
     CHECK(j.at("batch") == batch);
@@ -60,7 +62,7 @@ void check_common(const nlohmann::json& j, const std::string& mode, int64_t batc
     CHECK(j.at("height") == 16);
     CHECK(j.at("width") == 12);
     CHECK(j.at("threads") == 1);
-    CHECK(j.at("dtype") == "float32");
+    CHECK(j.at("dtype") == dtype);
     CHECK(j.at("iters") == 1);
     const double ms = j.at("ms_median"), ms_min = j.at("ms_min");
     REQUIRE(ms > 0);
@@ -106,6 +108,45 @@ TEST_CASE("cardinal bench: infer and train print one JSON line with consistent f
     CHECK(train.at("weights") == fx);
 }
 
+TEST_CASE("cardinal bench: bfloat16 inference reports its agreement with float32",
+          "[bench][cli][bf16]") {
+    if (!bfloat16_supported()) {
+        WARN("skipped: this CPU has no native bf16");
+        return;
+    }
+    TempDir dir;
+    const std::string fx = model_fixture("tiny_seresnext");
+    const std::string common = "--config " + fx + " --weights " + fx +
+                               " --size 16x12 --threads 1 --iters 1 --warmup 0 --batch 4";
+    nlohmann::json j = parse_line(bench(dir, common + " --dtype bfloat16"));
+    check_common(j, "infer", 4, fixture_macs(fx, 16, 12), "bfloat16");
+    INFO(j.dump());
+    const double agree = j.at("top1_agreement");
+    CHECK(agree >= 0);
+    CHECK(agree <= 1);
+    CHECK(agree * 4 == std::round(agree * 4));  // a fraction of the 4 samples
+    const double abs_err = j.at("logit_max_abs_err"), rel_err = j.at("logit_max_rel_err");
+    CHECK(abs_err > 0);      // bf16 really ran
+    CHECK(rel_err < 5e-2);   // and stayed at bf16's precision
+    CHECK(rel_err <= abs_err * 1e6);
+    // float32 prints no agreement fields
+    nlohmann::json f32 = parse_line(bench(dir, common));
+    CHECK_FALSE(f32.contains("top1_agreement"));
+}
+
+TEST_CASE("compare_logits counts arg-max agreement and the largest difference", "[bench]") {
+    const Tensor ref = from_vector({1.0, 3.0, 2.0, 5.0, 0.0, 1.0}, {2, 3});
+    const Tensor same = from_vector({1.5, 3.0, 2.0, 5.0, 0.5, 1.0}, {2, 3});
+    LogitAgreement a = compare_logits(same, ref);
+    CHECK(a.top1_agreement == 1.0);
+    CHECK(a.max_abs_error == Approx(0.5));
+    CHECK(a.max_rel_error == Approx(0.1));
+    const Tensor flipped = from_vector({1.0, 3.0, 2.0, 0.0, 5.0, 1.0}, {2, 3});
+    CHECK(compare_logits(flipped, ref).top1_agreement == 0.5);
+    CHECK_THROWS_WITH(compare_logits(from_vector({1.0}, {1, 1}), ref),
+                      Contains("[N, classes]"));
+}
+
 TEST_CASE("cardinal bench: a registered model at its input size", "[bench][cli]") {
     TempDir dir;
     nlohmann::json j =
@@ -142,8 +183,8 @@ TEST_CASE("cardinal bench: bad flags exit 2 with one line", "[bench][cli]") {
         {"--model resnest_small --iters 0", "--iters must be at least 1, got 0"},
         {"--model resnest_small --warmup -1", "--warmup must be 0 or more, got -1"},
         {"--model resnest_small --threads -2", "--threads must be positive, got -2"},
-        {"--model resnest_small --dtype bfloat16",
-         "bfloat16 is not available yet (supported: float32)"},
+        {"--model resnest_small --mode train --dtype bfloat16",
+         "--dtype bfloat16 is for --mode infer only"},
         {"--model resnest_small --dtype float16",
          "--dtype must be float32 or bfloat16, got 'float16'"},
         {"--peak --model resnest_small", "excludes"},

@@ -79,7 +79,7 @@ TEST_CASE("cardinal infer fails with one line on bad invocations", "[infer][cli]
     const std::string base = "infer --config " + fx + " --weights " + fx + " --input " + fx;
     std::ofstream(dir.file("nine.txt")) << "a\nb\nc\nd\ne\nf\ng\nh\ni\n";
     const std::vector<std::pair<std::string, std::string>> cases = {
-        {base + " --dtype float16", "--dtype must be float32 or float64"},
+        {base + " --dtype float16", "--dtype must be float32, float64 or bfloat16"},
         {"infer --model resnext9000 --weights " + fx + " --input " + fx, "resnext9000"},
         {base + " --labels " + dir.file("nine.txt"), "9 lines"},
         {"infer --config " + fx + " --weights " + dir.file("none.safetensors") + " --input " + fx,

@@ -17,6 +17,7 @@
 
 #include "io/safetensors.h"
 #include "models/infer.h"
+#include "ops/precision.h"
 #include "tests/models/infer_test_util.h"
 #include "tests/nn/fixture_check.h"
 
@@ -158,4 +159,27 @@ TEST_CASE("infer top-k follows the logits", "[infer]") {
     }
     o.topk = 50;  // more than the 10 classes: all of them
     CHECK(run_infer(o).top[0].size() == 10);
+}
+
+TEST_CASE("infer --dtype bfloat16 stays within bf16 precision of the float64 logits",
+          "[infer][fixtures][bf16]") {
+    if (!bfloat16_supported()) {
+        WARN("skipped: this CPU has no native bf16 (oneDNN sees " << cpu_isa_name() << ")");
+        return;
+    }
+    for (const auto& name : kModelFixtures) {
+        INFO(name);
+        const std::string path = model_fixture(name);
+        InferOptions o = cardinal::test::fixture_options(path, DType::Float32, false);
+        o.bfloat16 = true;
+        const Tensor bf16 = run_infer(o).outputs.front().second;
+        const Tensor ref =
+            run_infer(cardinal::test::fixture_options(path, DType::Float64, false)).outputs.front().second;
+        CHECK(bf16.dtype() == DType::Float32);
+        REQUIRE(bf16.shape() == ref.shape());
+        const double scale = std::max(1.0, max_abs_diff(ref, zeros_like(ref)));
+        const double err = max_abs_diff(bf16.to(DType::Float64), ref) / scale;
+        std::printf("[infer bf16] %-18s max rel logit error %.2e\n", name.c_str(), err);
+        CHECK(err < 5e-2);
+    }
 }

@@ -115,10 +115,27 @@ TEST_CASE("infer: unknown model and bad dtype", "[infer][hostile]") {
     CHECK_THROWS_WITH(run_infer(o), Contains("resnext9000"));
     o.config_path = kFixture;  // both given
     CHECK_THROWS_WITH(run_infer(o), Contains("--model NAME or --config FILE, not both"));
-    CHECK(parse_run_dtype("float64") == DType::Float64);
-    CHECK_THROWS_AS(parse_run_dtype("float16"), ValueError);
-    CHECK_THROWS_WITH(parse_run_dtype("int64"),
-                      Contains("float32 or float64") && Contains("int64"));
+    InferOptions parsed;
+    parse_run_dtype("float64", parsed);
+    CHECK((parsed.dtype == DType::Float64 && !parsed.bfloat16));
+    parse_run_dtype("bfloat16", parsed);
+    CHECK((parsed.dtype == DType::Float32 && parsed.bfloat16));
+    CHECK_THROWS_AS(parse_run_dtype("float16", parsed), ValueError);
+    CHECK_THROWS_WITH(parse_run_dtype("int64", parsed),
+                      Contains("float32, float64 or bfloat16") && Contains("int64"));
+}
+
+TEST_CASE("infer: bfloat16 is for eval-mode inference of float32 tensors", "[infer][hostile]") {
+    InferOptions o = fixture_options(kFixture, DType::Float32, false);
+    o.bfloat16 = true;
+    o.backward = true;
+    CHECK_THROWS_WITH(run_infer(o), Contains("eval-mode inference"));
+    o.backward = false;
+    o.train_mode = true;
+    CHECK_THROWS_WITH(run_infer(o), Contains("eval-mode inference"));
+    o.train_mode = false;
+    o.dtype = DType::Float64;
+    CHECK_THROWS_WITH(run_infer(o), Contains("float32 tensors"));
 }
 
 TEST_CASE("infer: an input with the wrong channel count", "[infer][hostile]") {

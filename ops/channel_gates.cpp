@@ -5,6 +5,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/variable.h"
+#include "ops/mac_counter.h"
 #include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 
@@ -178,6 +179,8 @@ Tensor gate_fc(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_
     check_inference(x, "gate_fc", "x");
     check_inference(weight, "gate_fc", "the weight");
     if (bias.defined()) check_inference(bias, "gate_fc", "the bias");
+    // Counted as the 1x1 convolution it replaces (models' MAC counts include the attention fcs).
+    MacCounter::add(x.size(0) * weight.size(0) * weight.size(1));
     return dispatch_floating(x.dtype(), "gate_fc",
                              [&](auto tag) { return gate_fc_impl<decltype(tag)>(x, weight, bias, groups, relu); });
 }

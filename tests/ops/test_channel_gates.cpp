@@ -9,6 +9,7 @@
 #include "ops/arithmetic.h"
 #include "ops/channel_gates.h"
 #include "ops/conv.h"
+#include "ops/mac_counter.h"
 #include "ops/reduction.h"
 #include "tensor/memory_format.h"
 #include "tensor/parallel.h"
@@ -117,7 +118,9 @@ TEST_CASE("gate_fc is the 1x1 convolution on a 1x1 map", "[ops][gates]") {
                     params.groups = groups;
                     Tensor ref = conv2d(x.reshape({n, in, 1, 1}), w, b, params).reshape({n, out});
                     if (relu_on) ref = relu(ref);
+                    MacCounter macs;
                     const Tensor y = gate_fc(x, w, b, groups, relu_on);
+                    CHECK(macs.total() == n * out * (in / groups));  // as the 1x1 conv counts
                     CHECK(y.shape() == Shape{n, out});
                     CHECK(max_rel(y, ref) < (dtype == DType::Float32 ? 1e-6 : 1e-13));
                 }

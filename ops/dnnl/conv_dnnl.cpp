@@ -226,10 +226,28 @@ Tensor byte_buffer(size_t bytes) {
     return empty({static_cast<int64_t>((bytes + 3) / 4)}, DType::Float32);
 }
 
+// The last source this thread converted for an inference convolution (float32 -> bf16), so that
+// the next convolution reading the same tensor reuses it: an SK block's paths all read the
+// block input, and a bottleneck's conv1 and downsample read the same x. Valid while the source
+// storage (id, version, offset) and the target layout are the same.
+struct ConvertedSource {
+    uint64_t id = 0, version = 0;
+    int64_t offset = -1;
+    memory::desc md;
+    Tensor buffer;
+    bool matches(const Tensor& t, const memory::desc& want) const {
+        return buffer.defined() && t.storage()->id() == id && t.storage()->version() == version &&
+               t.offset() == offset && md == want;
+    }
+};
+thread_local ConvertedSource last_converted_source;
+
 // Runs an entry on user pointers given in the entry's argument order. `weights` is the weight
 // tensor behind the DNNL_ARG_WEIGHTS pointer (when the pass reads weights): a reordered copy of
-// it comes from the weight cache.
-void run(const ConvEntry& e, const std::vector<void*>& pointers, const Tensor& weights = Tensor()) {
+// it comes from the weight cache. `source` is the tensor behind DNNL_ARG_SRC when a converted
+// copy of it may be shared with the next convolution (inference only).
+void run(const ConvEntry& e, const std::vector<void*>& pointers, const Tensor& weights = Tensor(),
+         const Tensor& source = Tensor()) {
     auto& eng = cpu_engine();
     auto& stream = cpu_stream();
     std::unordered_map<int, memory> args;
@@ -245,6 +263,20 @@ void run(const ConvEntry& e, const std::vector<void*>& pointers, const Tensor& w
         if (p.arg == DNNL_ARG_WEIGHTS && weights.defined()) {
             buffers.push_back(prepared_weights(weights, p.user_md, p.prim_md, p.convert));
             args.emplace(p.arg, memory(p.prim_md, eng, buffers.back().raw_data()));
+            continue;
+        }
+        if (p.arg == DNNL_ARG_SRC && source.defined()) {
+            ConvertedSource& last = last_converted_source;
+            if (!last.matches(source, p.prim_md)) {
+                Tensor buffer = byte_buffer(p.prim_md.get_size());
+                memory converted(p.prim_md, eng, buffer.raw_data());
+                p.convert.execute(stream, user, converted);
+                count_reorders();
+                last = {source.storage()->id(), source.storage()->version(), source.offset(),
+                        p.prim_md, buffer};
+            }
+            buffers.push_back(last.buffer);
+            args.emplace(p.arg, memory(p.prim_md, eng, last.buffer.raw_data()));
             continue;
         }
         buffers.push_back(byte_buffer(p.prim_md.get_size()));
@@ -419,7 +451,8 @@ Tensor conv2d_forward_fused(const Tensor& x, const Tensor& w, const Tensor& b,
     if (b.defined()) ptrs.push_back(bc.raw_data());
     ptrs.push_back(y.raw_data());
     if (rc.defined()) ptrs.push_back(rc.raw_data());
-    run(*e, ptrs, wc);
+    // A bf16 primitive converts its float32 source; the next convolution on the same x reuses it.
+    run(*e, ptrs, wc, compute == bf16 ? xc : Tensor());
     return y;
 }
 

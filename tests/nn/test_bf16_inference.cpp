@@ -131,3 +131,34 @@ TEST_CASE("bf16 inference of whole networks stays close to float64", "[bf16]") {
         CHECK(max_rel(y, ref) < 5e-2);
     }
 }
+
+TEST_CASE("bf16 convolutions share a converted input only while it is unchanged", "[bf16]") {
+    if (!bfloat16_supported()) {
+        WARN("skipped: this CPU has no native bf16 (oneDNN sees " << cpu_isa_name() << ")");
+        return;
+    }
+    Generator gen(23);
+    Conv2d a(Conv2dOptions(16, 16, 3).padding(1).bias(false), &gen);
+    Conv2d b(Conv2dOptions(16, 16, 3).padding(2).dilation(2).bias(false), &gen);
+    BatchNorm2d bn_a(16), bn_b(16);
+    for (Module* m : std::initializer_list<Module*>{&a, &b, &bn_a, &bn_b}) m->eval();
+    Tensor x = to_memory_format(randn({2, 16, 9, 9}, DType::Float32, &gen), MemoryFormat::ChannelsLast);
+    NoGradGuard ng;
+    auto both = [&](const Tensor& in) {
+        ConvPrecisionScope bf16(ConvPrecision::BFloat16);
+        return std::make_pair(conv_bn_act(a, bn_a, in, false), conv_bn_act(b, bn_b, in, false));
+    };
+    auto alone = [&](Conv2d& conv, BatchNorm2d& bn, const Tensor& in) {
+        ConvPrecisionScope bf16(ConvPrecision::BFloat16);
+        return conv_bn_act(conv, bn, in.clone().contiguous(), false);  // a fresh storage
+    };
+    auto [ya, yb] = both(x);  // b reuses a's converted x
+    CHECK(max_abs_diff(ya, alone(a, bn_a, x)) == 0.0);
+    CHECK(max_abs_diff(yb, alone(b, bn_b, x)) == 0.0);
+    // An in-place change of x must not be served from the stale conversion.
+    x.copy_(randn(x.shape(), DType::Float32, &gen));
+    auto [za, zb] = both(x);
+    CHECK(max_abs_diff(za, alone(a, bn_a, x)) == 0.0);
+    CHECK(max_abs_diff(zb, alone(b, bn_b, x)) == 0.0);
+    CHECK(max_abs_diff(za, ya) > 1e-3);
+}

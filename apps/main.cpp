@@ -6,6 +6,7 @@
 #include "apps/commands.h"
 #include "apps/exit_codes.h"
 #include "tensor/error.h"
+#include "tensor/parallel.h"
 
 namespace {
 
@@ -31,6 +32,12 @@ int main(int argc, char** argv) {
     cardinal::apps::add_bench_command(app);
     cardinal::apps::add_gradcheck_command(app);
     cardinal::apps::add_graph_command(app);
+    try {
+        cardinal::check_thread_environment();  // a bad CARDINAL_NUM_THREADS is a usage error
+    } catch (const std::exception& e) {
+        print_error(e.what());
+        return kUsageExit;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

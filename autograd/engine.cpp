@@ -127,9 +127,12 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradi
             node->release();
             node->released = true;
         }
-        check<AutogradError>(input_grads.size() == node->next_edges.size() || input_grads.empty(),
+        // One entry per input, undefined where there is no gradient. Returning none at all is
+        // an error too: accepting it would leave every node behind this one unrun, silently.
+        check<AutogradError>(input_grads.size() == node->next_edges.size(),
                              "backward: ", node->name(), " returned ", input_grads.size(),
-                             " gradients for ", node->next_edges.size(), " inputs");
+                             " gradients for ", node->next_edges.size(),
+                             " inputs (return one per input, an undefined Tensor for none)");
         for (size_t i = 0; i < input_grads.size(); ++i) {
             const Edge& e = node->next_edges[i];
             if (!e.valid()) continue;

@@ -7,17 +7,41 @@
 #include <cstdint>
 #include <vector>
 
+#include "tensor/error.h"
 #include "tensor/parallel.h"
 #include "tensor/shape.h"
 
 namespace cardinal::detail {
 
+// Throws ValueError unless distinct elements of (shape, strides) are at distinct offsets. A
+// destination that fails (an expanded view, stride 0 over a dim of size > 1) would be written
+// by several threads at once and its elements summed in a race, so no kernel writes into one
+// (PyTorch refuses the same). The test: visiting dims from the smallest stride up, each
+// stride must step past everything the smaller dims span, which every layout our views make
+// (slices, transposes, narrows, steps) satisfies.
+inline void check_no_internal_overlap(const Shape& shape, const Shape& strides) {
+    std::vector<size_t> dims;
+    for (size_t d = 0; d < shape.size(); ++d)
+        if (shape[d] > 1) dims.push_back(d);
+    std::sort(dims.begin(), dims.end(), [&](size_t a, size_t b) { return strides[a] < strides[b]; });
+    int64_t span = 0;  // largest offset reachable with the dims so far
+    for (size_t d : dims) {
+        check<ValueError>(strides[d] > span,
+                          "cannot write into a tensor whose elements overlap in memory (shape ",
+                          shape_str(shape), ", strides ", shape_str(strides),
+                          ", e.g. an expand()ed view); write into a clone() instead");
+        span += (shape[d] - 1) * strides[d];
+    }
+}
+
 // Calls row(base, step, count) for runs of `count` elements: operand k's elements are at
-// base[k] + i*step[k] for i in [0, count). Rows are distributed over OpenMP threads.
+// base[k] + i*step[k] for i in [0, count). Rows are distributed over OpenMP threads. Operand 0
+// is the one written: it must not overlap itself (check_no_internal_overlap).
 // Dims are visited in operand 0's memory order (largest stride first), so a channels-last
 // destination is written pixel by pixel with the channels as the contiguous inner run.
 template <size_t N, typename Row>
 void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, Row&& row) {
+    check_no_internal_overlap(shape, strides[0]);  // operand 0 is the destination
     std::vector<size_t> order;
     for (size_t d = 0; d < shape.size(); ++d)
         if (shape[d] != 1) order.push_back(d);

@@ -8,6 +8,11 @@ namespace cardinal {
 void set_num_threads(int n);
 int get_num_threads();
 
+// Throws ValueError naming the value when CARDINAL_NUM_THREADS was set but is not a whole number
+// from 1 to 4096 (the variable is then ignored). Programs call it first thing; the library never
+// throws at start-up.
+void check_thread_environment();
+
 // Below this many elements a loop runs on one thread: forking costs more than it saves.
 constexpr int64_t kParallelGrain = 32768;
 

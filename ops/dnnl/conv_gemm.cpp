@@ -196,9 +196,14 @@ void backward_weights(const float* gy, const float* x, float* gw, float* gb,
     // Partial sums per thread, [O*K weights | O biases], added up in thread order afterwards so
     // that a result does not depend on timing.
     Scratch partials(nthreads, wsize + g.O), cols(nthreads, pointwise ? 0 : K * P);
+    // OpenMP may give a smaller team than asked (OMP_DYNAMIC, a thread limit, a call from inside
+    // another parallel region): only the partials of threads that ran are initialised, so only
+    // those are added up.
+    int team = 1;
 #pragma omp parallel num_threads(nthreads) if (threaded)
     {
         const int t = omp_get_thread_num();
+        if (t == 0) team = omp_get_num_threads();
         float* acc_w = partials.of(t);
         float* acc_b = acc_w + wsize;
         std::fill(acc_w, acc_w + wsize + g.O, 0.f);
@@ -223,7 +228,7 @@ void backward_weights(const float* gy, const float* x, float* gw, float* gb,
     }
     std::copy(partials.of(0), partials.of(0) + wsize, gw);
     if (gb) std::copy(partials.of(0) + wsize, partials.of(0) + wsize + g.O, gb);
-    for (int t = 1; t < nthreads; ++t) {
+    for (int t = 1; t < team; ++t) {
         const float* acc = partials.of(t);
         for (int64_t i = 0; i < wsize; ++i) gw[i] += acc[i];
         if (gb)

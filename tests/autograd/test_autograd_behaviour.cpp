@@ -31,6 +31,18 @@ struct WrongDoubleBackward : Node {
     }
 };
 
+// A backward that forgets to return anything for its input.
+struct SilentBackward : Node {
+    std::string name() const override { return "SilentBackward"; }
+    std::vector<Tensor> apply(std::vector<Tensor>&&) override { return {}; }
+};
+
+Tensor silent_identity(const Tensor& x) {
+    Tensor y = x.clone();
+    if (auto node = make_node<SilentBackward>({x})) record(node, {y});
+    return y;
+}
+
 Tensor wrong_double(const Tensor& x) {
     Tensor y = kernels::mul_scalar(x, 2.0);
     if (auto node = make_node<WrongDoubleBackward>({x})) record(node, {y});
@@ -195,4 +207,13 @@ TEST_CASE("gradcheck fast mode passes correct ops and catches wrong ones",
     // Inputs must be float64.
     Tensor f = set_requires_grad(zeros({2}));
     CHECK_THROWS_AS(gradcheck([](const std::vector<Tensor>& v) { return v[0]; }, {f}), DTypeError);
+}
+
+TEST_CASE("a node that returns no gradients for its inputs is an error naming it", "[autograd]") {
+    // Before: accepted silently, so everything behind it never ran and x got no gradient.
+    Tensor x = leaf({1, 2}, {2});
+    Tensor y = mul(silent_identity(mul(x, 2.0)), 3.0);
+    CHECK_THROWS_AS(backward(sum(y)), AutogradError);
+    CHECK_THROWS_WITH(backward(sum(mul(silent_identity(x), 1.0))),
+                      Contains("SilentBackward returned 0 gradients for 1 inputs"));
 }

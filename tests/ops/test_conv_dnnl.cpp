@@ -2,6 +2,8 @@
 // grad_input, grad_weight, grad_bias, for every layout and through conv2d's autograd node.
 #include <catch2/catch.hpp>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -12,6 +14,7 @@
 #include "ops/dnnl/conv_dnnl.h"
 #include "ops/dnnl/primitive_cache.h"
 #include "ops/reference/conv_reference.h"
+#include "tensor/parallel.h"
 #include "tensor/random.h"
 
 using namespace cardinal;
@@ -203,5 +206,38 @@ TEST_CASE("conv2d accepts non-contiguous views in both dtypes", "[conv]") {
         Tensor y = conv2d(x, w, Tensor(), p);
         Tensor expect = conv2d(x.contiguous(), w.contiguous(), Tensor(), p);
         CHECK(max_abs_diff(y, expect) == 0);
+    }
+}
+
+TEST_CASE("Gemm backward-weights adds only the partial sums of threads that ran", "[conv][threads]") {
+    // Called from inside another parallel region with nesting off, the convolution asks for 2
+    // threads and gets a team of 1. Before the fix the second thread's partial sums, never
+    // written, were added in: whatever the allocator had there (here 1e30) reached grad_w.
+    set_num_threads(2);
+    const ConvCase c{8, 32, 32, 16, 16, 3, 1, 1, 1, 1, true, 0};  // N C O H W K groups s p d
+    const Inputs in = make_inputs(c, 5);
+    const ConvGeometry g = make_conv_geometry(c.x_shape(), c.w_shape(), c.params());
+    const Tensor gy = f32(in.gy), x = f32(in.x);
+    auto [gw_ref, gb_ref] = onednn::conv2d_backward_weights(gy, x, g, true, ConvLayout::Gemm);
+    const int64_t partial_floats = 2 * (g.O * g.cg() * g.KH * g.KW + g.O);
+    const int saved_levels = omp_get_max_active_levels();
+    omp_set_max_active_levels(1);
+    std::vector<Tensor> gw(2), gb(2);
+#pragma omp parallel num_threads(2)
+    {
+        const int t = omp_get_thread_num();
+        {  // leave garbage in the allocator's free list at the scratch's size
+            Tensor dirt = empty({partial_floats}, DType::Float32);
+            dirt.fill_(1e30);
+        }
+        auto [w, b] = onednn::conv2d_backward_weights(gy, x, g, true, ConvLayout::Gemm);
+        gw[t] = w;
+        gb[t] = b;
+    }
+    omp_set_max_active_levels(saved_levels);
+    for (int t = 0; t < 2; ++t) {
+        INFO("outer thread " << t);
+        CHECK(rel_error(gw[t], gw_ref) < 1e-5);
+        CHECK(rel_error(gb[t], gb_ref) < 1e-5);
     }
 }

@@ -1,6 +1,7 @@
 // Views share storage and never copy; reshape copies only when it must.
 #include <catch2/catch.hpp>
 
+#include "tensor/kernels.h"
 #include "tensor/tensor.h"
 
 using namespace cardinal;
@@ -114,4 +115,26 @@ TEST_CASE("allclose and max_abs_diff", "[tensor]") {
     CHECK_THROWS_AS(max_abs_diff(a, a.view({1, 3})), ShapeError);
     Tensor nan = from_vector({std::nan(""), 2, 3}, {3}, DType::Float64);
     CHECK_FALSE(allclose(nan, a));
+}
+
+TEST_CASE("writing into a self-overlapping view is refused with a clear error", "[views][overlap]") {
+    // An expanded view maps many elements to one address: threads would race on it and a sum
+    // like add_ would come out wrong. PyTorch refuses the same.
+    Tensor row = cardinal::zeros({1, 4}, DType::Float32);
+    Tensor wide = row.expand({100000, 4});  // big enough to be split over threads
+    Tensor ones_big = cardinal::ones({100000, 4}, DType::Float32);
+    CHECK_THROWS_WITH(wide.copy_(ones_big), Catch::Contains("overlap in memory") &&
+                                                Catch::Contains("[100000, 4]"));
+    CHECK_THROWS_AS(wide.fill_(1.0), ValueError);
+    CHECK_THROWS_AS(cardinal::kernels::add_(wide, ones_big), ValueError);
+    CHECK(row.to_vector() == std::vector<double>{0, 0, 0, 0});  // nothing was written
+    // Views that do not overlap stay writable: a transpose, a strided slice, a narrow.
+    Tensor m = cardinal::zeros({4, 6}, DType::Float32);
+    m.transpose(0, 1).fill_(1.0);
+    m.narrow(1, 2, 3).fill_(2.0);
+    CHECK(m.to_vector()[2] == 2.0);
+    // Reading from an expanded view is fine.
+    Tensor copy = cardinal::empty({100000, 4}, DType::Float32);
+    copy.copy_(wide);
+    CHECK(copy.to_vector()[4 * 99999] == 0.0);
 }

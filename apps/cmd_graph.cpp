@@ -2,8 +2,9 @@
 //   cardinal graph --block SEModule --format svg --out se.svg
 //   cardinal graph --block SplitAttn --set radix=2 --set groups=2 --values --out splat.dot
 //   cardinal graph --model resnest14d --shape 2,3,64,64 --out resnest14d.dot
-// --values runs a backward of sum(y) first and adds to each node its execution index and the
-// norm of the gradient it received. SVG goes through Graphviz `dot`.
+// --values runs a backward of sum(y) first (keeping the graph) and adds to each node its
+// execution index, the norm of the gradient it received and the bytes it saved for backward
+// (Node::saved_bytes). Every node shows its output shapes. SVG goes through Graphviz `dot`.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -47,6 +48,19 @@ Shape parse_dims(const std::string& text) {
         start = comma + 1;
     }
     return shape;
+}
+
+// "512 B", "12.3 KiB", "4.5 MiB": exact below 10 KiB, where a learner can check it against the
+// shapes (float64 [2, 8, 4, 4] = 256 elements = 2048 B).
+std::string bytes_text(size_t bytes) {
+    char buf[32];
+    if (bytes < 10 * 1024)
+        std::snprintf(buf, sizeof buf, "%zu B", bytes);
+    else if (bytes < 10 * 1024 * 1024)
+        std::snprintf(buf, sizeof buf, "%.1f KiB", bytes / 1024.0);
+    else
+        std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024.0));
+    return buf;
 }
 
 bool have_dot() { return std::system("command -v dot >/dev/null 2>&1") == 0; }
@@ -138,7 +152,10 @@ void run(const GraphArgs& a) {
         char buf[96];
         std::snprintf(buf, sizeof buf, "#%lld  |grad| %.4g",
                       static_cast<long long>(it->second.first), it->second.second);
-        return label.empty() ? std::string(buf) : label + "\\n" + buf;
+        std::string values = buf;
+        if (leaf_names.count(&n) == 0 && n.name() != "AccumulateGrad")  // leaves save nothing
+            values += "\\nsaved " + bytes_text(n.saved_bytes());
+        return label.empty() ? values : label + "\\n" + values;
     });
 
     if (format == "dot") {
@@ -178,7 +195,7 @@ void add_graph_command(CLI::App& app) {
                     "The input shape (default: the entry's; models 2,C,64,64)");
     cmd->add_option("--format", a->format, "dot or svg (default: svg when --out ends in .svg)");
     cmd->add_flag("--values", a->values,
-                  "Run a backward first: label nodes with execution index and |grad|");
+                  "Run a backward first: label nodes with execution index, |grad| and saved bytes");
     cmd->add_option("--out", a->out, "Output file (default: DOT to stdout, SVG to graph.svg)");
     cmd->add_option("--seed", a->seed, "Seed of the weights and the input");
     cmd->callback([a] { run(*a); });

@@ -346,6 +346,7 @@ struct BrokenSigmoidBackward : Node {
         return {kernels::mul(g[0], kernels::mul(saved_y_, kernels::add_scalar(saved_y_, 1.0)))};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 Tensor broken_sigmoid(const Tensor& x) {

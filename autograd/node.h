@@ -1,6 +1,7 @@
 // The backward graph. Each recorded op leaves one Node behind; the node knows how to turn the
 // gradients of its outputs into gradients of its inputs (apply) and where those go (next_edges).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,6 +38,12 @@ struct Node {
     virtual std::vector<Tensor> apply(std::vector<Tensor>&& grad_outputs) = 0;
     // Frees saved tensors; called after apply unless the graph is retained.
     virtual void release() {}
+    // Bytes of what the node keeps for backward (saved tensors, argmax and per-sample or
+    // per-channel buffers; not shapes and options), 0 once released. Every node that overrides
+    // release() reports here what release() frees: `cardinal graph --values` shows it per node.
+    // A saved tensor counts its own elements even when it shares storage with a live tensor
+    // (a saved input or output costs nothing extra while that tensor lives, a lot once it dies).
+    virtual size_t saved_bytes() const { return 0; }
 
     // Whether input i needs a gradient (so apply can skip work that nobody uses).
     bool needs_input_grad(size_t i) const { return i < next_edges.size() && next_edges[i].valid(); }
@@ -48,5 +55,10 @@ struct Node {
     // Hooks on this node's outputs (retain_grad, register_hook); null until one is registered.
     std::shared_ptr<NodeHooks> hooks;
 };
+
+// The bytes of `t`'s elements (0 when undefined): what saving it keeps alive at least.
+inline size_t saved_bytes_of(const Tensor& t) {
+    return t.defined() ? static_cast<size_t>(t.numel()) * dtype_size(t.dtype()) : 0;
+}
 
 }  // namespace cardinal

@@ -19,12 +19,22 @@
 #include "ops/ops.h"
 #include "tensor/kernels.h"
 #include "tensor/random.h"
+#include "walkthrough.h"  // error_size, single_thread
 
 using namespace cardinal;
 
 namespace {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+// One line per checked tensor: how many comparisons, the largest absolute and relative errors
+// (as powers of ten, so the printout does not depend on the last bit) and the verdict.
+void print_stats(const std::string& name, const Tensor& t, const GradcheckInputStats& st) {
+    std::printf("  %-16s %-21s %3lld compared  max abs err %-8s  max rel err %-8s  %s\n",
+                name.c_str(), describe(t).c_str(), static_cast<long long>(st.compared),
+                walkthrough::error_size(st.max_abs_error).c_str(),
+                walkthrough::error_size(st.max_rel_error).c_str(), st.ok() ? "ok" : "FAIL");
+}
 
 // Module::to converts parameters and buffers in place; train mode makes BatchNorm use the batch
 // statistics, a deterministic function of the input (the running stats it updates are not read).
@@ -46,11 +56,12 @@ bool check_module(const std::string& title, Module& m, const Tensor& x) {
     set_requires_grad(x, true);
     GradcheckResult r = gradcheck(run, {x}, opt);
     set_requires_grad(x, false);
-    std::printf("  %-28s %s  %s\n", "input", r.ok ? "ok  " : "FAIL", r.message.c_str());
+    print_stats("input", x, r.inputs.at(0));
     bool all_ok = r.ok;
     for (const auto& [name, p] : m.named_parameters()) {
         r = gradcheck(run, {p}, opt);
-        std::printf("  %-28s %s  %s\n", name.c_str(), r.ok ? "ok  " : "FAIL", r.message.c_str());
+        print_stats(name, p, r.inputs.at(0));
+        if (!r.ok) std::printf("    %s\n", r.message.c_str());
         all_ok = all_ok && r.ok;
     }
     return all_ok;
@@ -68,6 +79,7 @@ struct BrokenSigmoidBackward : Node {
         return {kernels::mul(g[0], kernels::mul(saved_y_, one_plus_y))};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 Tensor broken_sigmoid(const Tensor& x) {
@@ -95,6 +107,7 @@ Tensor se_by_hand(const Tensor& x, const Tensor& w1, const Tensor& b1, const Ten
 }  // namespace
 
 int main() {
+    walkthrough::single_thread();  // the same sums in the same order on every machine
     Generator gen(7);
     bool ok = true;
 
@@ -140,8 +153,13 @@ int main() {
     };
     GradcheckResult good = gradcheck(with(sigmoid), inputs);
     GradcheckResult bad = gradcheck(with(broken_sigmoid), inputs);
-    std::printf("  real sigmoid:   %s  %s\n", good.ok ? "ok  " : "FAIL", good.message.c_str());
-    std::printf("  broken sigmoid: %s  %s\n", bad.ok ? "ok  " : "FAIL", bad.message.c_str());
+    const char* names[] = {"x", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
+    std::printf("  real sigmoid:\n");
+    for (size_t i = 0; i < good.inputs.size(); ++i)
+        print_stats(names[i], inputs[i], good.inputs[i]);
+    std::printf("  broken sigmoid:\n");
+    for (size_t i = 0; i < bad.inputs.size(); ++i) print_stats(names[i], inputs[i], bad.inputs[i]);
+    std::printf("  first mismatch: %s\n", bad.message.c_str());
     bool caught = good.ok && !bad.ok;
     std::printf("  the broken backward was %s\n", caught ? "caught" : "NOT caught");
 

@@ -60,6 +60,7 @@ struct ReluBackward : Node {
         return {relu_mask_grad(g[0], saved_x_)};
     }
     void release() override { saved_x_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_x_); }
 };
 
 struct AddReluBackward : Node {
@@ -70,6 +71,7 @@ struct AddReluBackward : Node {
         return {needs_input_grad(0) ? gx : Tensor(), needs_input_grad(1) ? gx : Tensor()};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 struct SigmoidBackward : Node {
@@ -80,6 +82,7 @@ struct SigmoidBackward : Node {
         return {kernels::mul(g[0], kernels::mul(saved_y_, one_minus_y))};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 struct TanhBackward : Node {
@@ -91,6 +94,7 @@ struct TanhBackward : Node {
         return {kernels::mul(g[0], one_minus_y2)};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 struct SoftmaxBackward : Node {
@@ -102,6 +106,7 @@ struct SoftmaxBackward : Node {
         return {kernels::mul(saved_y_, kernels::sub(g[0], sum_gy))};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 struct LogSoftmaxBackward : Node {
@@ -113,6 +118,7 @@ struct LogSoftmaxBackward : Node {
         return {kernels::sub(g[0], kernels::mul(kernels::exp(saved_y_), sum_g))};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 // x - max_d(x): the shift that keeps every exponent <= 0.

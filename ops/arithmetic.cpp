@@ -38,6 +38,7 @@ struct MulBackward : Node {
         return {ga, gb};
     }
     void release() override { saved_a_ = saved_b_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_a_) + saved_bytes_of(saved_b_); }
 };
 
 struct DivBackward : Node {
@@ -53,6 +54,7 @@ struct DivBackward : Node {
         return {ga, gb};
     }
     void release() override { saved_b_ = saved_z_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_b_) + saved_bytes_of(saved_z_); }
 };
 
 struct ScaleBackward : Node {  // z = a * s + t

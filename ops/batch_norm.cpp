@@ -47,7 +47,15 @@ struct BatchNorm2dBackward : Node {
         return saved_y_.defined() ? "BatchNorm2dReluBackward" : "BatchNorm2dBackward";
     }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override;
-    void release() override { saved_x_ = saved_weight_ = saved_y_ = Tensor(); }
+    void release() override {
+        saved_x_ = saved_weight_ = saved_y_ = Tensor();
+        saved_mean_.clear();
+        saved_rstd_.clear();
+    }
+    size_t saved_bytes() const override {
+        return saved_bytes_of(saved_x_) + saved_bytes_of(saved_weight_) + saved_bytes_of(saved_y_) +
+               (saved_mean_.size() + saved_rstd_.size()) * sizeof(double);
+    }
 };
 
 // g, or with the fused ReLU g masked by its output (y > 0). A template flag, so that the loops

@@ -106,6 +106,10 @@ struct Conv2dBackward : Node {
         return {grad_input, grad_weight, grad_bias};
     }
     void release() override { saved_input_ = saved_weight_ = saved_factor_ = Tensor(); }
+    size_t saved_bytes() const override {
+        return saved_bytes_of(saved_input_) + saved_bytes_of(saved_weight_) +
+               saved_bytes_of(saved_factor_);
+    }
 };
 
 // Every check of the arguments, in the order a reader would make them.

@@ -40,6 +40,9 @@ struct MaskBackward : Node {
         saved_mask_ = Tensor();
         row_scale_.clear();
     }
+    size_t saved_bytes() const override {
+        return saved_bytes_of(saved_mask_) + row_scale_.size() * sizeof(double);
+    }
 };
 
 template <typename T>

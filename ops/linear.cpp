@@ -29,6 +29,7 @@ struct MatmulBackward : Node {
         return {ga, gb};
     }
     void release() override { saved_a_ = saved_b_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_a_) + saved_bytes_of(saved_b_); }
 };
 
 struct LinearBackward : Node {
@@ -45,6 +46,7 @@ struct LinearBackward : Node {
         return {gx, gw, gb};
     }
     void release() override { saved_x_ = saved_weight_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_x_) + saved_bytes_of(saved_weight_); }
 };
 
 }  // namespace

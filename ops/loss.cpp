@@ -48,6 +48,7 @@ struct CrossEntropyBackward : Node {
         return {kernels::mul(diff, g_n), Tensor()};
     }
     void release() override { saved_probs_ = saved_targets_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_probs_) + saved_bytes_of(saved_targets_); }
 };
 
 struct MseBackward : Node {
@@ -61,6 +62,7 @@ struct MseBackward : Node {
         return {needs_input_grad(0) ? g_in : Tensor(), g_target};
     }
     void release() override { saved_diff_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_diff_); }
 };
 
 void check_targets(const Tensor& logits, const Tensor& targets, double ls) {

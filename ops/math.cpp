@@ -28,6 +28,7 @@ struct PowBackward : Node {
         return {kernels::mul(g[0], local)};
     }
     void release() override { saved_x_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_x_); }
 };
 
 struct ExpBackward : Node {
@@ -37,6 +38,7 @@ struct ExpBackward : Node {
         return {kernels::mul(g[0], saved_y_)};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 struct LogBackward : Node {
@@ -46,6 +48,7 @@ struct LogBackward : Node {
         return {kernels::div(g[0], saved_x_)};
     }
     void release() override { saved_x_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_x_); }
 };
 
 struct SqrtBackward : Node {
@@ -55,6 +58,7 @@ struct SqrtBackward : Node {
         return {kernels::div(kernels::mul_scalar(g[0], 0.5), saved_y_)};
     }
     void release() override { saved_y_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_y_); }
 };
 
 }  // namespace

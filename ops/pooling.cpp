@@ -54,6 +54,7 @@ struct MaxPool2dBackward : Node {
     std::string name() const override { return name_; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override;
     void release() override { saved_argmax_ = {}; }
+    size_t saved_bytes() const override { return saved_argmax_.size() * sizeof(int32_t); }
 };
 
 template <typename T>

@@ -47,6 +47,7 @@ struct MaxBackward : Node {
         return {kernels::scatter_add(in_shape_, dim_, saved_indices_, g[0].reshape(keep_shape_))};
     }
     void release() override { saved_indices_ = Tensor(); }
+    size_t saved_bytes() const override { return saved_bytes_of(saved_indices_); }
 };
 
 Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, bool is_mean) {

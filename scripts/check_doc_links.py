@@ -7,6 +7,9 @@ Reads README.md and docs/**/*.md and checks:
   * backticked repository paths such as `ops/conv.cpp` or `nn/blocks/se.{h,cpp}`: they exist;
   * backticked functions `Type::member`: the type is defined and the member named in a source;
   * docs/api.md lists every public header (ops/dnnl and ops/reference are kernels, not API).
+  * nothing cites a file outside the repository: every `.md` name in the docs and in the
+    comments of the sources exists here (relative to the citing file, the root or docs/, or by
+    name under docs/), and no relative path climbs out of the root (e.g. ../shared/notes.md).
 Build outputs (`build/...`) and http(s) links are not checked. Exit 1 listing every broken one.
 Run by ctest (docs:links) from the repository root or with the root as the first argument.
 """
@@ -59,6 +62,47 @@ def expand(path):
     return [m.group(1) + alt + m.group(3) for alt in m.group(2).split(",")]
 
 
+MD_NAME = re.compile(r"(?<![\w./-])((?:\.\.?/)*[\w./-]*[A-Za-z][\w-]*\.md)\b")
+CLIMB = re.compile(r"(?<![\w./-])((?:\.\./)+[\w.-][\w./-]*)")
+
+
+def citing_texts():
+    """(file, text) for every page and for the comments of every source."""
+    for page in pages():
+        yield page, open(page, encoding="utf-8").read()
+    for d in SOURCE_DIRS:
+        for base, _, files in os.walk(os.path.join(ROOT, d)):
+            for f in files:
+                if f.endswith((".cpp", ".h")):
+                    path = os.path.join(base, f)
+                    text = open(path, encoding="utf-8", errors="replace").read()
+                    yield path, "\n".join(m.group(1) for m in re.finditer(r"//(.*)$", text, re.M))
+
+
+def outside_citations():
+    errors = []
+    doc_names = set()
+    for base, _, files in os.walk(os.path.join(ROOT, "docs")):
+        doc_names.update(files)
+    for path, text in citing_texts():
+        rel = os.path.relpath(path, ROOT)
+        here = os.path.dirname(path)
+        text = re.sub(r"[a-z]+://\S+", "", text)  # web addresses are not files of ours
+        for m in CLIMB.finditer(text):
+            target = os.path.normpath(os.path.join(here, m.group(1)))
+            if os.path.relpath(target, ROOT).startswith(".."):
+                errors.append(f"{rel}: cites {m.group(1)}, a file outside the repository")
+        for m in MD_NAME.finditer(text):
+            name = m.group(1)
+            places = [os.path.join(here, name), os.path.join(ROOT, name), os.path.join(ROOT, "docs", name)]
+            if any(os.path.exists(os.path.normpath(p)) for p in places):
+                continue
+            if "/" not in name and name in doc_names:
+                continue
+            errors.append(f"{rel}: cites {name}, which is not in the repository (bring it into docs/ or say it inline)")
+    return errors
+
+
 def main():
     errors = []
     code = sources()
@@ -98,6 +142,7 @@ def main():
                 named = re.search(r"\b%s::%s\b" % (typ, member), code) or re.search(r"\b%s\s*\(" % member, code)
                 if not (defined and named):
                     errors.append(f"{rel}: `{token}`: no {typ}::{member} in the sources")
+    errors += outside_citations()
     # docs/api.md lists every public header.
     api = open(os.path.join(ROOT, "docs", "api.md"), encoding="utf-8").read()
     for d in ("tensor", "autograd", "ops", "nn", "models", "optim", "io", "data"):

@@ -47,12 +47,14 @@ TEST_CASE("cardinal graph: DOT, values, SVG and a missing dot", "[apps][graph_cl
     CHECK(r.code == 0);
     CHECK_THAT(r.out, Contains("digraph autograd") && Contains("SigmoidBackward") &&
                           Contains("fc1.weight"));
-    CHECK_THAT(r.out, !Contains("|grad|"));
+    CHECK_THAT(r.out, !Contains("|grad|") && !Contains("saved "));
 
     r = run_cli("--block SplitAttn --set radix=2 --set groups=2 --values");
     CHECK(r.code == 0);
     CHECK_THAT(r.out,
                Contains("SoftmaxBackward") && Contains("#0  |grad|") && Contains("conv.weight"));
+    // Saved bytes on every backward node (a leaf saves nothing and shows none).
+    CHECK_THAT(r.out, Contains("\\nsaved ") && Contains(" B\""));
 
     const std::string svg = dir() + "/se.svg";
     std::filesystem::remove(svg);

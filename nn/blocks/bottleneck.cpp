@@ -75,8 +75,8 @@ Tensor Bottleneck::forward(const Tensor& x) {
 }
 
 // Inference (eval, no gradient): each conv with its BatchNorm folded in, the ReLUs and the
-// residual add as post-ops of the convolutions (nn/layers/conv_bn_fold.h). DropBlock and
-// DropPath are the identity in eval mode.
+// residual add as post-ops of the convolutions (nn/layers/conv_bn_fold.h), or with SE, as part of
+// SE's fused gate. DropBlock and DropPath are the identity in eval mode.
 Tensor Bottleneck::forward_folded(const Tensor& x) {
     Tensor shortcut = downsample_ ? downsample_->forward(x) : x;
     Tensor y = conv_bn_act(*conv1_, *bn1_, x, true);
@@ -86,8 +86,10 @@ Tensor Bottleneck::forward_folded(const Tensor& x) {
                       " does not match the shortcut ", describe(shortcut),
                       " (a block that changes channels or stride needs a downsample)");
     if (!se_) return conv_bn_act(*conv3_, *bn3_, y, true, shortcut);
-    y = se_->forward(conv_bn_act(*conv3_, *bn3_, y, false));
-    return relu(y + shortcut);
+    y = conv_bn_act(*conv3_, *bn3_, y, false);
+    // SE's gate multiply, the residual add and the ReLU in one pass (nn/blocks/se.h).
+    if (auto se = std::dynamic_pointer_cast<SEModule>(se_)) return se->forward_fused(y, shortcut, true);
+    return relu(se_->forward(y) + shortcut);
 }
 
 }  // namespace cardinal

@@ -3,8 +3,10 @@
 #include "nn/blocks/channels.h"
 #include "nn/layers/activation.h"
 #include "nn/layers/basic.h"
+#include "nn/layers/conv_bn_fold.h"
 #include "ops/activation.h"
 #include "ops/arithmetic.h"
+#include "ops/channel_gates.h"
 #include "ops/reduction.h"
 
 namespace cardinal {
@@ -22,12 +24,25 @@ SEModule::SEModule(int64_t channels, double rd_ratio, int64_t rd_divisor, Genera
     register_module("gate", std::make_shared<Sigmoid>());
 }
 
-Tensor SEModule::forward(const Tensor& x) {
+Tensor SEModule::forward(const Tensor& x) { return forward_fused(x); }
+
+Tensor SEModule::forward_fused(const Tensor& x, const Tensor& residual, bool relu) {
     check<ShapeError>(x.dim() == 4 && x.size(1) == channels_, "SEModule(", channels_,
                       "): expected input [B, ", channels_, ", H, W], got ", describe(x));
+    const bool fused = pixel_major(x) && (!residual.defined() || (pixel_major(residual) && residual.shape() == x.shape() &&
+                                                                   residual.dtype() == x.dtype())) &&
+                       no_grad_wanted(*this, {x, residual});
+    if (fused) {
+        // The same math on [B, C] rows: the gate is sigmoid(fc2(relu(fc1(mean(x))))).
+        Tensor s = gate_fc(pool_sum({x}), fc1_->weight(), fc1_->bias(), 1, true);
+        s = sigmoid(gate_fc(s, fc2_->weight(), fc2_->bias(), 1, false));
+        return gated_sum({x}, s.reshape({x.size(0), 1, channels_}), residual, relu);
+    }
     Tensor s = mean(x, {2, 3}, true);
-    s = sigmoid(fc2_->forward(relu(fc1_->forward(s))));
-    return x * s;
+    s = sigmoid(fc2_->forward(cardinal::relu(fc1_->forward(s))));
+    Tensor y = x * s;
+    if (residual.defined()) y = y + residual;
+    return relu ? cardinal::relu(y) : y;
 }
 
 ModulePtr make_attn(const AttnConfig& config, int64_t channels, Generator* gen) {

@@ -16,6 +16,11 @@ public:
     explicit SEModule(int64_t channels, double rd_ratio = 1.0 / 16, int64_t rd_divisor = 8,
                       Generator* gen = nullptr);
     Tensor forward(const Tensor& x) override;
+    // relu?(forward(x) + residual?), the tail of a residual block. When no gradient is wanted and
+    // x (and residual) are channels-last, it runs as one read of x for the pool, the fcs on
+    // [B, C] rows, and one read of x and residual for the output (ops/channel_gates.h); otherwise
+    // as forward, add and relu.
+    Tensor forward_fused(const Tensor& x, const Tensor& residual = Tensor(), bool relu = false);
     std::string type_name() const override { return "SEModule"; }
     int64_t rd_channels() const { return rd_; }
 

@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include "nn/blocks/channels.h"
+#include "nn/layers/conv_bn_fold.h"
 #include "ops/activation.h"
 #include "ops/arithmetic.h"
+#include "ops/channel_gates.h"
 #include "ops/reduction.h"
 #include "ops/shape_ops.h"
 
@@ -31,6 +33,22 @@ Tensor SelectiveKernelAttn::forward(const Tensor& paths) {
     Tensor s = mean(sum(paths, {1}), {2, 3}, true);                 // [B, C, 1, 1]
     s = fc_select_->forward(relu(bn_->forward(fc_reduce_->forward(s))));  // [B, P*C, 1, 1]
     return softmax(reshape(s, {b, num_paths_, channels_, 1, 1}), 1);  // path-major
+}
+
+bool SelectiveKernelAttn::can_fuse(const std::vector<Tensor>& paths) const {
+    if (bn_->is_training() || static_cast<int64_t>(paths.size()) != num_paths_) return false;
+    for (const Tensor& p : paths)
+        if (!pixel_major(p) || p.shape() != paths[0].shape() || p.dtype() != paths[0].dtype() ||
+            p.size(1) != channels_)
+            return false;
+    return no_grad_wanted(*this, paths);
+}
+
+Tensor SelectiveKernelAttn::weights_from_pooled(const Tensor& s) {
+    auto [w, b] = bn_->folded_into(*fc_reduce_);
+    Tensor z = gate_fc(s, w, b, 1, true);                                  // relu(bn(fc_reduce(s)))
+    Tensor a = gate_fc(z, fc_select_->weight(), fc_select_->bias(), 1, false);  // [B, P*C]
+    return softmax(reshape(a, {s.size(0), num_paths_, channels_}), 1);    // path-major
 }
 
 SelectiveKernel::SelectiveKernel(const SelectiveKernelConfig& c) {
@@ -80,6 +98,9 @@ Tensor SelectiveKernel::forward(const Tensor& x) {
     std::vector<Tensor> inputs = split_input_ ? split(x, in_ / num_paths_, 1) : std::vector<Tensor>(num_paths_, x);
     std::vector<Tensor> outs;
     for (int64_t i = 0; i < num_paths_; ++i) outs.push_back((*paths_)[i]->forward(inputs[i]));
+    // Inference: the sum of the paths and its pool in one pass, the weighted sum in another; no
+    // stacked copy (ops/channel_gates.h).
+    if (attn_->can_fuse(outs)) return gated_sum(outs, attn_->weights_from_pooled(pool_sum(outs)));
     Tensor stacked = stack(outs, 1);          // [B, P, C, H', W']
     Tensor w = attn_->forward(stacked);       // [B, P, C, 1, 1]
     return sum(stacked * w, {1});

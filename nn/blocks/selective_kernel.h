@@ -22,6 +22,12 @@ public:
     SelectiveKernelAttn(int64_t channels, int64_t num_paths, int64_t attn_channels, Generator* gen = nullptr);
     Tensor forward(const Tensor& paths) override;
     std::string type_name() const override { return "SelectiveKernelAttn"; }
+    // Inference on the unstacked paths: true when the fused gate computes what forward does (bn in
+    // eval mode, no gradient wanted, every path pixel-major of one shape, ops/channel_gates.h).
+    bool can_fuse(const std::vector<Tensor>& paths) const;
+    // The path weights [B, P, C] from s = mean_{H,W}(sum_i path_i) [B, C], with bn folded into
+    // fc_reduce: forward's math on [B, C] rows.
+    Tensor weights_from_pooled(const Tensor& s);
 
 private:
     int64_t channels_, num_paths_;

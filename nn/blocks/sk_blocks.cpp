@@ -2,6 +2,7 @@
 
 #include "nn/init.h"
 #include "nn/layers/activation.h"
+#include "nn/layers/conv_bn_fold.h"
 #include "nn/layers/dropout.h"
 #include "ops/activation.h"
 #include "ops/arithmetic.h"
@@ -17,8 +18,24 @@ void check_common(const char* block, const SkBlockConfig& c) {
                       " dilation=", c.dilation, " reduce_first=", c.reduce_first);
 }
 
-Tensor finish(const char* block, Tensor y, const Tensor& x, const ModulePtr& se, const ModulePtr& drop_path,
-              const ModulePtr& downsample) {
+// The tail of both blocks: y = relu(drop_path(se(last(branch))) + shortcut), last a ConvNormAct
+// without act. In inference (BatchNorm folds, DropPath is the identity) the residual add and the
+// ReLU run inside the last convolution as post-ops, or with SE inside SE's fused gate.
+Tensor finish(const char* block, ConvNormAct& last, const Tensor& branch, const Tensor& x, const ModulePtr& se,
+              const ModulePtr& drop_path, const ModulePtr& downsample) {
+    const auto se_module = std::dynamic_pointer_cast<SEModule>(se);
+    const bool inference = can_fold_conv_bn(*last.conv(), *last.bn(), branch) &&
+                           (!drop_path || !drop_path->is_training()) && (!se || se_module);
+    if (inference) {
+        Tensor shortcut = downsample ? downsample->forward(x) : x;
+        const Shape out{branch.size(0), last.bn()->num_features(), branch.size(2), branch.size(3)};
+        check<ShapeError>(out == shortcut.shape(), block, ": branch output ", shape_str(out),
+                          " does not match the shortcut ", describe(shortcut),
+                          " (a block that changes channels or stride needs a downsample)");
+        if (!se) return conv_bn_act(*last.conv(), *last.bn(), branch, true, shortcut);
+        return se_module->forward_fused(last.forward(branch), shortcut, true);
+    }
+    Tensor y = last.forward(branch);
     if (se) y = se->forward(y);
     if (drop_path) y = drop_path->forward(y);
     Tensor shortcut = downsample ? downsample->forward(x) : x;
@@ -61,8 +78,7 @@ SelectiveKernelBasic::SelectiveKernelBasic(const SkBlockConfig& c) {
 void SelectiveKernelBasic::zero_init_last() { init::zeros_(conv2_->bn()->weight()); }
 
 Tensor SelectiveKernelBasic::forward(const Tensor& x) {
-    Tensor y = conv2_->forward(conv1_->forward(x));
-    return finish("SelectiveKernelBasic", y, x, se_, drop_path_, downsample_);
+    return finish("SelectiveKernelBasic", *conv2_, conv1_->forward(x), x, se_, drop_path_, downsample_);
 }
 
 SelectiveKernelBottleneck::SelectiveKernelBottleneck(const SkBlockConfig& c) {
@@ -99,8 +115,8 @@ SelectiveKernelBottleneck::SelectiveKernelBottleneck(const SkBlockConfig& c) {
 void SelectiveKernelBottleneck::zero_init_last() { init::zeros_(conv3_->bn()->weight()); }
 
 Tensor SelectiveKernelBottleneck::forward(const Tensor& x) {
-    Tensor y = conv3_->forward(conv2_->forward(conv1_->forward(x)));
-    return finish("SelectiveKernelBottleneck", y, x, se_, drop_path_, downsample_);
+    return finish("SelectiveKernelBottleneck", *conv3_, conv2_->forward(conv1_->forward(x)), x, se_, drop_path_,
+                  downsample_);
 }
 
 }  // namespace cardinal

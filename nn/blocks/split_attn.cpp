@@ -7,6 +7,7 @@
 #include "nn/layers/dropout.h"
 #include "ops/activation.h"
 #include "ops/arithmetic.h"
+#include "ops/channel_gates.h"
 #include "ops/reduction.h"
 #include "ops/shape_ops.h"
 
@@ -79,6 +80,7 @@ Tensor SplitAttn::forward(const Tensor& input) {
     Tensor x = bn0 && can_fold_conv_bn(*conv_, *bn0, input)
                    ? conv_bn_act(*conv_, *bn0, input, true)  // eval: folded, drop is identity
                    : relu(drop_->forward(bn0_->forward(conv_->forward(input))));  // [B, R*C, H, W]
+    if (can_fuse_gate(input, x)) return gate_fused(x);
     int64_t b = x.size(0), h = x.size(2), w = x.size(3);
     Tensor splits = radix_ > 1 ? reshape(x, {b, radix_, out_, h, w}) : x;
     Tensor gap = mean(radix_ > 1 ? sum(splits, {1}) : x, {2, 3}, true);  // [B, C, 1, 1]
@@ -86,6 +88,28 @@ Tensor SplitAttn::forward(const Tensor& input) {
     Tensor weights = rsoftmax_->forward(a);                              // radix-major
     if (radix_ == 1) return x * reshape(weights, {b, out_, 1, 1});
     return sum(splits * reshape(weights, {b, radix_, out_, 1, 1}), {1});
+}
+
+bool SplitAttn::can_fuse_gate(const Tensor& input, const Tensor& x) const {
+    auto bn1 = std::dynamic_pointer_cast<BatchNorm2d>(bn1_);
+    return (!bn1 || !bn1->is_training()) && pixel_major(x) && no_grad_wanted(*this, {input, x});
+}
+
+Tensor SplitAttn::gate_fused(const Tensor& x) {
+    std::vector<Tensor> splits;
+    for (int64_t r = 0; r < radix_; ++r) splits.push_back(x.narrow(1, r * out_, out_));
+    const Tensor gap = pool_sum(splits);  // [B, C]
+    const int64_t groups = fc1_->options().groups();
+    Tensor z;
+    if (auto bn1 = std::dynamic_pointer_cast<BatchNorm2d>(bn1_)) {
+        auto [w, b] = bn1->folded_into(*fc1_);
+        z = gate_fc(gap, w, b, groups, true);
+    } else {
+        z = gate_fc(gap, fc1_->weight(), fc1_->bias(), groups, true);
+    }
+    Tensor a = gate_fc(z, fc2_->weight(), fc2_->bias(), groups, false);  // [B, R*C], cardinality-major
+    Tensor weights = rsoftmax_->forward(a);                              // radix-major, as forward
+    return gated_sum(splits, weights.reshape({x.size(0), radix_, out_}));
 }
 
 }  // namespace cardinal

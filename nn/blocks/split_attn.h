@@ -53,6 +53,12 @@ public:
     int64_t attn_channels() const { return attn_; }
 
 private:
+    // Inference: the radix sum and its pool in one pass, the fcs on [B, C] rows with bn1 folded
+    // into fc1, the weighted sum of the splits in another pass (ops/channel_gates.h). x is the
+    // conv output [B, R*C, H, W]; the splits are its channel slices, never copied.
+    bool can_fuse_gate(const Tensor& input, const Tensor& x) const;
+    Tensor gate_fused(const Tensor& x);
+
     int64_t in_, out_, radix_, attn_;
     std::shared_ptr<Conv2d> conv_, fc1_, fc2_;
     ModulePtr bn0_, drop_, bn1_;

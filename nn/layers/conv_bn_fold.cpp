@@ -48,6 +48,15 @@ bool can_fold_conv_bn(const Conv2d& conv, const BatchNorm2d& bn, const Tensor& x
            !requires_grad(bn.bias()) && !(conv.bias().defined() && requires_grad(conv.bias()));
 }
 
+bool no_grad_wanted(const Module& m, const std::vector<Tensor>& inputs) {
+    if (!grad_mode_enabled()) return true;
+    for (const Tensor& t : inputs)
+        if (t.defined() && requires_grad(t)) return false;
+    for (const Tensor& p : m.parameters())
+        if (requires_grad(p)) return false;
+    return true;
+}
+
 std::pair<Tensor, Tensor> BatchNorm2d::folded_into(const Conv2d& conv) {
     std::vector<uint64_t> key;
     for (const Tensor* t : std::initializer_list<const Tensor*>{&conv.weight(), &conv.bias(), &weight_, &bias_,

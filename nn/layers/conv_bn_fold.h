@@ -21,6 +21,11 @@ namespace cardinal {
 // gradient wanted (grad mode off, or nothing involved requires grad).
 bool can_fold_conv_bn(const Conv2d& conv, const BatchNorm2d& bn, const Tensor& x);
 
+// True when a forward of `m` on `inputs` wants no gradient: grad mode off, or neither an input
+// nor a parameter of m requires grad. The inference-only paths (the fused attention gates of
+// ops/channel_gates.h) run only then. Undefined inputs are skipped.
+bool no_grad_wanted(const Module& m, const std::vector<Tensor>& inputs);
+
 // relu?(bn(conv(x)) + residual?): fused (folded, post-ops) when can_fold_conv_bn, else the
 // modules one after another (so training and gradients are unchanged).
 Tensor conv_bn_act(Conv2d& conv, BatchNorm2d& bn, const Tensor& x, bool relu,

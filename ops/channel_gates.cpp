@@ -1,0 +1,211 @@
+#include "ops/channel_gates.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "autograd/grad_mode.h"
+#include "autograd/variable.h"
+#include "ops/mac_counter.h"
+#include "tensor/memory_format.h"
+#include "tensor/parallel.h"
+
+namespace cardinal {
+namespace {
+
+// Pixels per partial sum of pool_sum: enough chunks to share a batch-1 map between threads, few
+// enough that the partials stay small ([N, chunks, C] doubles).
+constexpr int64_t kPoolChunk = 64;
+
+std::atomic<int64_t> g_gated_sums{0};
+
+// A pixel_major tensor as rows: element (n, c, pixel) at base + n * sample + pixel * pixel_step + c.
+template <typename T>
+struct Rows {
+    const T* base;
+    int64_t sample, pixel_step;
+    const T* row(int64_t n, int64_t pixel) const { return base + n * sample + pixel * pixel_step; }
+};
+
+int64_t pixel_step_of(const Tensor& t) {
+    if (t.size(3) > 1) return t.stride(3);
+    return t.size(2) > 1 ? t.stride(2) : 0;
+}
+
+template <typename T>
+Rows<T> rows_of(const Tensor& t) {
+    return {t.data<T>(), t.size(0) > 1 ? t.stride(0) : 0, pixel_step_of(t)};
+}
+
+void check_inference(const Tensor& t, const char* op, const char* what) {
+    check<Error>(!grad_mode_enabled() || !requires_grad(t), op, ": inference only (no gradient is recorded), but ",
+                 what, " requires grad; use the differentiable ops or NoGradGuard");
+}
+
+// The paths of one gate: same shape and dtype, each pixel_major.
+void check_paths(const std::vector<Tensor>& paths, const char* op) {
+    check<ValueError>(!paths.empty(), op, ": needs at least one path");
+    for (const Tensor& p : paths) {
+        check<Error>(p.defined(), op, ": a path is undefined");
+        check<ShapeError>(pixel_major(p), op, ": expected pixel-major [N, C, H, W] paths (channels-last or a channel ",
+                          "slice of one), got ", describe(p), " with strides ", shape_str(p.strides()));
+        check<ShapeError>(p.shape() == paths[0].shape() && p.dtype() == paths[0].dtype(), op,
+                          ": paths must share shape and dtype, got ", describe(paths[0]), " and ", describe(p));
+        check_inference(p, op, "a path");
+    }
+}
+
+template <typename T>
+Tensor pool_sum_impl(const std::vector<Tensor>& paths) {
+    const Tensor& x0 = paths[0];
+    const int64_t N = x0.size(0), C = x0.size(1), HW = x0.size(2) * x0.size(3);
+    const int64_t chunks = (HW + kPoolChunk - 1) / kPoolChunk;
+    std::vector<Rows<T>> rows;
+    for (const Tensor& p : paths) rows.push_back(rows_of<T>(p));
+    std::vector<double> part(static_cast<size_t>(N * chunks * C), 0.0);
+    const int64_t work = N * HW * C * static_cast<int64_t>(paths.size());
+#pragma omp parallel for schedule(static) if (work >= kParallelGrain)
+    for (int64_t task = 0; task < N * chunks; ++task) {
+        const int64_t n = task / chunks, k = task % chunks;
+        double* acc = part.data() + task * C;
+        for (const Rows<T>& r : rows)
+            for (int64_t px = k * kPoolChunk; px < std::min(HW, (k + 1) * kPoolChunk); ++px) {
+                const T* in = r.row(n, px);
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) acc[c] += in[c];
+            }
+    }
+    Tensor s = empty({N, C}, x0.dtype());
+    T* out = s.data<T>();
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = 0; c < C; ++c) {
+            double total = 0;
+            for (int64_t k = 0; k < chunks; ++k) total += part[(n * chunks + k) * C + c];
+            out[n * C + c] = static_cast<T>(total / static_cast<double>(HW));
+        }
+    return s;
+}
+
+template <typename T>
+Tensor gate_fc_impl(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, bool relu) {
+    const int64_t N = x.size(0), I = x.size(1), O = weight.size(0), per_in = I / groups, per_out = O / groups;
+    const Tensor xc = x.contiguous(), wc = weight.contiguous();
+    const Tensor bc = bias.defined() ? bias.contiguous() : Tensor();
+    const T* xp = xc.data<T>();
+    const T* wp = wc.data<T>();
+    const T* bp = bc.defined() ? bc.data<T>() : nullptr;
+    Tensor y = empty({N, O}, x.dtype());
+    T* yp = y.data<T>();
+#pragma omp parallel for schedule(static) if (N * O * per_in >= kParallelGrain)
+    for (int64_t no = 0; no < N * O; ++no) {
+        const int64_t n = no / O, o = no % O;
+        const T* in = xp + n * I + (o / per_out) * per_in;
+        const T* w = wp + o * per_in;
+        double s = bp ? static_cast<double>(bp[o]) : 0.0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < per_in; ++i) s += static_cast<double>(w[i]) * static_cast<double>(in[i]);
+        yp[no] = static_cast<T>(relu && !(s > 0) ? 0.0 : s);
+    }
+    return y;
+}
+
+template <typename T>
+Tensor gated_sum_impl(const std::vector<Tensor>& paths, const Tensor& weights, const Tensor& residual, bool relu) {
+    const Tensor& x0 = paths[0];
+    const int64_t N = x0.size(0), C = x0.size(1), HW = x0.size(2) * x0.size(3);
+    const int64_t P = static_cast<int64_t>(paths.size());
+    std::vector<Rows<T>> rows;
+    for (const Tensor& p : paths) rows.push_back(rows_of<T>(p));
+    const Tensor wc = weights.contiguous();
+    const T* wp = wc.data<T>();
+    const bool has_res = residual.defined();
+    const Rows<T> res = has_res ? rows_of<T>(residual) : Rows<T>{nullptr, 0, 0};
+    Tensor y = empty(x0.shape(), x0.dtype(), MemoryFormat::ChannelsLast);
+    T* yp = y.data<T>();
+#pragma omp parallel for schedule(static) if (N * HW * C * (P + 1) >= kParallelGrain)
+    for (int64_t np = 0; np < N * HW; ++np) {
+        const int64_t n = np / HW, px = np % HW;
+        T* out = yp + np * C;
+        const T* w = wp + n * P * C;
+        const T* in = rows[0].row(n, px);
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) out[c] = in[c] * w[c];
+        for (int64_t p = 1; p < P; ++p) {
+            const T* ip = rows[p].row(n, px);
+            const T* wq = w + p * C;
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) out[c] += ip[c] * wq[c];
+        }
+        if (has_res) {
+            const T* r = res.row(n, px);
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) out[c] += r[c];
+        }
+        if (relu) {
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) out[c] = out[c] > 0 ? out[c] : T(0);
+        }
+    }
+    return y;
+}
+
+}  // namespace
+
+bool pixel_major(const Tensor& t) {
+    if (!t.defined() || t.dim() != 4 || !is_floating(t.dtype())) return false;
+    if (t.size(1) > 1 && t.stride(1) != 1) return false;
+    if (t.size(2) > 1 && t.size(3) > 1 && t.stride(2) != t.size(3) * t.stride(3)) return false;
+    // Channels of one pixel must not overlap the next pixel's (an expanded or transposed view).
+    const int64_t step = pixel_step_of(t);
+    return step == 0 || step >= t.size(1);
+}
+
+Tensor pool_sum(const std::vector<Tensor>& paths) {
+    check_paths(paths, "pool_sum");
+    return dispatch_floating(paths[0].dtype(), "pool_sum", [&](auto tag) { return pool_sum_impl<decltype(tag)>(paths); });
+}
+
+Tensor gate_fc(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, bool relu) {
+    check<ShapeError>(x.defined() && x.dim() == 2, "gate_fc: expected x [N, C], got ", describe(x));
+    check<ValueError>(groups >= 1, "gate_fc: groups must be >= 1, got ", groups);
+    check<ShapeError>(weight.defined() && weight.dim() == 4 && weight.size(2) == 1 && weight.size(3) == 1 &&
+                          weight.size(0) % groups == 0 && weight.size(1) * groups == x.size(1),
+                      "gate_fc: expected a 1x1 weight [O, ", x.size(1), " / ", groups, ", 1, 1] with O divisible by ",
+                      groups, ", got ", describe(weight));
+    check<ShapeError>(!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)),
+                      "gate_fc: expected bias [", weight.size(0), "], got ", describe(bias));
+    check<DTypeError>(weight.dtype() == x.dtype() && (!bias.defined() || bias.dtype() == x.dtype()),
+                      "gate_fc: x, weight and bias must share a dtype, got ", describe(x), ", ", describe(weight),
+                      " and ", describe(bias));
+    check_inference(x, "gate_fc", "x");
+    check_inference(weight, "gate_fc", "the weight");
+    if (bias.defined()) check_inference(bias, "gate_fc", "the bias");
+    // Counted as the 1x1 convolution it replaces (models' MAC counts include the attention fcs).
+    MacCounter::add(x.size(0) * weight.size(0) * weight.size(1));
+    return dispatch_floating(x.dtype(), "gate_fc",
+                             [&](auto tag) { return gate_fc_impl<decltype(tag)>(x, weight, bias, groups, relu); });
+}
+
+Tensor gated_sum(const std::vector<Tensor>& paths, const Tensor& weights, const Tensor& residual, bool relu) {
+    check_paths(paths, "gated_sum");
+    const Tensor& x0 = paths[0];
+    const int64_t P = static_cast<int64_t>(paths.size());
+    check<ShapeError>(weights.defined() && weights.shape() == Shape{x0.size(0), P, x0.size(1)} &&
+                          weights.dtype() == x0.dtype(),
+                      "gated_sum: expected weights ", dtype_name(x0.dtype()), " [", x0.size(0), ", ", P, ", ",
+                      x0.size(1), "], got ", describe(weights));
+    check_inference(weights, "gated_sum", "the weights");
+    if (residual.defined()) {
+        check<ShapeError>(pixel_major(residual) && residual.shape() == x0.shape() && residual.dtype() == x0.dtype(),
+                          "gated_sum: expected a pixel-major residual like the paths ", describe(x0), ", got ",
+                          describe(residual));
+        check_inference(residual, "gated_sum", "the residual");
+    }
+    g_gated_sums.fetch_add(1, std::memory_order_relaxed);
+    return dispatch_floating(x0.dtype(), "gated_sum", [&](auto tag) {
+        return gated_sum_impl<decltype(tag)>(paths, weights, residual, relu);
+    });
+}
+
+int64_t gated_sum_calls() { return g_gated_sums.load(std::memory_order_relaxed); }
+
+}  // namespace cardinal

@@ -29,10 +29,22 @@ bool same_dense_layout(const Tensor& a, const Tensor& b) {
            is_dense(a) && is_dense(b);
 }
 
-// The first element of a dense tensor's range (its lowest address; strides are non-negative).
-template <typename T>
-const T* range_begin(const Tensor& t) {
-    return t.data<T>();
+// out[i] = f(a[i], b[i]) over a and b of one dense layout (same_dense_layout), as one flat
+// loop over their storage ranges (data<T>() is the lowest address: strides are non-negative);
+// the output has a's layout.
+template <typename Fn>
+Tensor dense_zip(const Tensor& a, const Tensor& b, const char* name, Fn&& f) {
+    Tensor out = empty_with_layout_of(a, a.shape(), a.dtype());
+    dispatch_floating(a.dtype(), name, [&](auto tag) {
+        using T = decltype(tag);
+        const T* ap = a.data<T>();
+        const T* bp = b.data<T>();
+        T* outp = out.data<T>();
+        const int64_t n = a.numel();
+#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
+        for (int64_t i = 0; i < n; ++i) outp[i] = f(ap[i], bp[i]);
+    });
+    return out;
 }
 
 // g * [ref > 0] in one pass, in ref's layout (the ReLU gradient: ref is its input or output).
@@ -40,17 +52,8 @@ Tensor relu_mask_grad(const Tensor& g, const Tensor& ref) {
     const Tensor gl = is_dense(ref) ? to_memory_format(g, suggest_memory_format(ref)) : g;
     if (!is_floating(ref.dtype()) || !same_dense_layout(gl, ref))
         return kernels::mul(g, kernels::greater_scalar(ref, 0.0));
-    Tensor out = empty_with_layout_of(ref, ref.shape(), ref.dtype());
-    dispatch_floating(ref.dtype(), "relu backward", [&](auto tag) {
-        using T = decltype(tag);
-        const T* gp = range_begin<T>(gl);
-        const T* rp = range_begin<T>(ref);
-        T* op = out.data<T>();
-        const int64_t n = ref.numel();
-#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-        for (int64_t i = 0; i < n; ++i) op[i] = rp[i] > T(0) ? gp[i] : T(0);
-    });
-    return out;
+    return dense_zip(ref, gl, "relu backward",
+                     [](auto r, auto gv) { return r > decltype(r)(0) ? gv : decltype(gv)(0); });
 }
 
 struct ReluBackward : Node {
@@ -146,16 +149,8 @@ Tensor add_relu(const Tensor& a, const Tensor& b) {
                           ? to_memory_format(b, suggest_memory_format(a))
                           : b;
     if (!is_floating(a.dtype()) || !same_dense_layout(a, bl)) return relu(a + b);
-    Tensor y = empty_with_layout_of(a, a.shape(), a.dtype());
-    dispatch_floating(a.dtype(), "add_relu", [&](auto tag) {
-        using T = decltype(tag);
-        const T* ap = range_begin<T>(a);
-        const T* bp = range_begin<T>(bl);
-        T* yp = y.data<T>();
-        const int64_t n = a.numel();
-#pragma omp parallel for simd schedule(static) if (n >= kParallelGrain)
-        for (int64_t i = 0; i < n; ++i) yp[i] = std::max(ap[i] + bp[i], T(0));
-    });
+    Tensor y = dense_zip(a, bl, "add_relu",
+                         [](auto x, auto z) { return std::max(x + z, decltype(x)(0)); });
     if (auto node = make_node<AddReluBackward>({a, b})) {
         node->saved_y_ = save(y);
         record(node, {y});

@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <atomic>
 
+#include "autograd/function.h"
 #include "autograd/grad_mode.h"
 #include "autograd/variable.h"
+#include "ops/arithmetic.h"
 #include "ops/mac_counter.h"
+#include "ops/reduction.h"
+#include "ops/shape_ops.h"
 #include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 
@@ -148,6 +152,108 @@ Tensor gated_sum_impl(const std::vector<Tensor>& paths, const Tensor& weights, c
     return y;
 }
 
+// The radix splits of x [N, R*C, H, W] as R channel slices (views, never copies).
+std::vector<Tensor> radix_splits(const Tensor& x, int64_t radix) {
+    const int64_t C = x.size(1) / radix;
+    std::vector<Tensor> splits;
+    for (int64_t r = 0; r < radix; ++r) splits.push_back(x.narrow(1, r * C, C));
+    return splits;
+}
+
+// gx of split_pool: every pixel of split r, channel c gets g[n, c] / HW.
+template <typename T>
+Tensor split_pool_backward_impl(const Tensor& g, const Shape& x_shape, int64_t radix) {
+    const int64_t N = x_shape[0], RC = x_shape[1], C = RC / radix, HW = x_shape[2] * x_shape[3];
+    const Tensor gc = g.contiguous();
+    std::vector<T> scaled(static_cast<size_t>(N * C));
+    const T* gp = gc.data<T>();
+    for (int64_t i = 0; i < N * C; ++i) scaled[i] = static_cast<T>(static_cast<double>(gp[i]) / HW);
+    Tensor gx = empty(x_shape, g.dtype(), MemoryFormat::ChannelsLast);
+    T* out = gx.data<T>();
+#pragma omp parallel for schedule(static) if (N * HW * RC >= kParallelGrain)
+    for (int64_t np = 0; np < N * HW; ++np) {
+        const T* s = scaled.data() + (np / HW) * C;
+        T* row = out + np * RC;
+        for (int64_t r = 0; r < radix; ++r) std::copy(s, s + C, row + r * C);
+    }
+    return gx;
+}
+
+// gx and gw of split_gated_sum in one sweep over the pixels; gw's sums over fixed pixel chunks,
+// added in chunk order (the result does not depend on the thread count).
+template <typename T>
+std::vector<Tensor> split_gated_sum_backward_impl(const Tensor& grad_y, const Tensor& x, const Tensor& weights,
+                                                  int64_t radix) {
+    const int64_t N = x.size(0), RC = x.size(1), C = RC / radix, HW = x.size(2) * x.size(3);
+    const Tensor gy = pixel_major(grad_y) ? grad_y : to_memory_format(grad_y, MemoryFormat::ChannelsLast);
+    const Rows<T> gyr = rows_of<T>(gy), xr = rows_of<T>(x);
+    const Tensor wc = weights.contiguous();
+    const T* wp = wc.data<T>();
+    Tensor gx = empty(x.shape(), x.dtype(), MemoryFormat::ChannelsLast);
+    T* gxp = gx.data<T>();
+    const int64_t chunks = (HW + kPoolChunk - 1) / kPoolChunk;
+    std::vector<double> part(static_cast<size_t>(N * chunks * RC), 0.0);
+#pragma omp parallel for schedule(static) if (N * HW * RC * 2 >= kParallelGrain)
+    for (int64_t task = 0; task < N * chunks; ++task) {
+        const int64_t n = task / chunks, k = task % chunks;
+        double* acc = part.data() + task * RC;
+        const T* w = wp + n * RC;
+        for (int64_t px = k * kPoolChunk; px < std::min(HW, (k + 1) * kPoolChunk); ++px) {
+            const T* g = gyr.row(n, px);
+            const T* xq = xr.row(n, px);
+            T* out = gxp + (n * HW + px) * RC;
+            for (int64_t r = 0; r < radix; ++r) {
+                const T* wr = w + r * C;
+                const T* xs = xq + r * C;
+                T* os = out + r * C;
+                double* as = acc + r * C;
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) {
+                    os[c] = g[c] * wr[c];
+                    as[c] += static_cast<double>(g[c]) * static_cast<double>(xs[c]);
+                }
+            }
+        }
+    }
+    Tensor gw = empty({N, radix, C}, x.dtype());
+    T* gwp = gw.data<T>();
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t i = 0; i < RC; ++i) {
+            double total = 0;
+            for (int64_t k = 0; k < chunks; ++k) total += part[(n * chunks + k) * RC + i];
+            gwp[n * RC + i] = static_cast<T>(total);
+        }
+    return {gx, gw};
+}
+
+struct SplitPoolBackward : Node {
+    Shape x_shape_;
+    int64_t radix_ = 1;
+    std::string name() const override { return "SplitPoolBackward"; }
+    std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+        return {dispatch_floating(g[0].dtype(), "split_pool backward", [&](auto tag) {
+            return split_pool_backward_impl<decltype(tag)>(g[0], x_shape_, radix_);
+        })};
+    }
+};
+
+struct SplitGatedSumBackward : Node {
+    Tensor saved_x_, saved_weights_;
+    int64_t radix_ = 1;
+    std::string name() const override { return "SplitGatedSumBackward"; }
+    std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
+        return dispatch_floating(g[0].dtype(), "split_gated_sum backward", [&](auto tag) {
+            return split_gated_sum_backward_impl<decltype(tag)>(g[0], saved_x_, saved_weights_, radix_);
+        });
+    }
+};
+
+void check_split(const Tensor& x, int64_t radix, const char* op) {
+    check<ValueError>(radix >= 1, op, ": radix must be >= 1, got ", radix);
+    check<ShapeError>(x.defined() && x.dim() == 4 && x.size(1) % radix == 0 && is_floating(x.dtype()), op,
+                      ": expected a floating [N, R*C, H, W] input with R = ", radix, ", got ", describe(x));
+}
+
 }  // namespace
 
 bool pixel_major(const Tensor& t) {
@@ -204,6 +310,45 @@ Tensor gated_sum(const std::vector<Tensor>& paths, const Tensor& weights, const 
     return dispatch_floating(x0.dtype(), "gated_sum", [&](auto tag) {
         return gated_sum_impl<decltype(tag)>(paths, weights, residual, relu);
     });
+}
+
+Tensor split_pool(const Tensor& x, int64_t radix) {
+    check_split(x, radix, "split_pool");
+    const int64_t N = x.size(0), C = x.size(1) / radix;
+    if (!pixel_major(x)) {
+        const Tensor summed = radix > 1 ? sum(reshape(x, {N, radix, C, x.size(2), x.size(3)}), {1}) : x;
+        return mean(summed, {2, 3}, false);
+    }
+    Tensor s = dispatch_floating(x.dtype(), "split_pool",
+                                 [&](auto tag) { return pool_sum_impl<decltype(tag)>(radix_splits(x, radix)); });
+    if (auto node = make_node<SplitPoolBackward>({x})) {
+        node->x_shape_ = x.shape();
+        node->radix_ = radix;
+        record(node, {s});
+    }
+    return s;
+}
+
+Tensor split_gated_sum(const Tensor& x, const Tensor& weights, int64_t radix) {
+    check_split(x, radix, "split_gated_sum");
+    const int64_t N = x.size(0), C = x.size(1) / radix, H = x.size(2), W = x.size(3);
+    check<ShapeError>(weights.defined() && weights.shape() == Shape{N, radix, C} && weights.dtype() == x.dtype(),
+                      "split_gated_sum: expected weights ", dtype_name(x.dtype()), " [", N, ", ", radix, ", ", C,
+                      "], got ", describe(weights));
+    if (!pixel_major(x)) {
+        if (radix == 1) return x * reshape(weights, {N, C, 1, 1});
+        return sum(reshape(x, {N, radix, C, H, W}) * reshape(weights, {N, radix, C, 1, 1}), {1});
+    }
+    Tensor y = dispatch_floating(x.dtype(), "split_gated_sum", [&](auto tag) {
+        return gated_sum_impl<decltype(tag)>(radix_splits(x, radix), weights, Tensor(), false);
+    });
+    if (auto node = make_node<SplitGatedSumBackward>({x, weights})) {
+        node->saved_x_ = save(x);
+        node->saved_weights_ = save(weights);
+        node->radix_ = radix;
+        record(node, {y});
+    }
+    return y;
 }
 
 int64_t gated_sum_calls() { return g_gated_sums.load(std::memory_order_relaxed); }

@@ -17,9 +17,17 @@
 // slices of one conv output, never copied). Sums are taken in double, the pool over fixed pixel
 // chunks added in order, so the result does not depend on the thread count.
 //
-// Inference only: nothing is recorded for backward, and an input that wants a gradient (grad
-// mode on and requires_grad) is refused. The blocks call these when no gradient is wanted and the
-// layout fits, and the differentiable ops otherwise (training, NCHW inputs).
+// pool_sum, gate_fc and gated_sum are inference only: nothing is recorded for backward, and an
+// input that wants a gradient (grad mode on and requires_grad) is refused. The blocks call them
+// when no gradient is wanted and the layout fits.
+//
+// split_pool and split_gated_sum are the differentiable forms of the same two passes, for
+// training: x [N, R*C, H, W] is read as R radix splits of C channels (Split Attention's conv
+// output; R = 1 is SE's single path). Their backward passes are one sweep each as well:
+//   split_pool:      gx[n, r*C + c, p] = g[n, c] / HW
+//   split_gated_sum: gx[n, r*C + c, p] = gy[n, c, p] * w[n, r, c]
+//                    gw[n, r, c]       = sum_p gy[n, c, p] * x[n, r*C + c, p]   (in double)
+// On pixel_major x they run these kernels; on any other layout the composed differentiable ops.
 #pragma once
 #include <vector>
 
@@ -43,6 +51,12 @@ Tensor gate_fc(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_
 // shape or undefined.
 Tensor gated_sum(const std::vector<Tensor>& paths, const Tensor& weights, const Tensor& residual = Tensor(),
                  bool relu = false);
+
+// [N, C]: mean over H, W of sum_r x[:, r*C + c] (differentiable; x [N, R*C, H, W]).
+Tensor split_pool(const Tensor& x, int64_t radix);
+
+// [N, C, H, W]: sum_r x[:, r*C + c] * weights[:, r, c] (differentiable; weights [N, R, C]).
+Tensor split_gated_sum(const Tensor& x, const Tensor& weights, int64_t radix);
 
 // gated_sum calls since the process started: how tests see that a block took the fused path.
 int64_t gated_sum_calls();

@@ -8,6 +8,7 @@
 #include "ops/arithmetic.h"
 #include "ops/channel_gates.h"
 #include "ops/reduction.h"
+#include "ops/shape_ops.h"
 
 namespace cardinal {
 
@@ -38,11 +39,12 @@ Tensor SEModule::forward_fused(const Tensor& x, const Tensor& residual, bool rel
         s = sigmoid(gate_fc(s, fc2_->weight(), fc2_->bias(), 1, false));
         return gated_sum({x}, s.reshape({x.size(0), 1, channels_}), residual, relu);
     }
-    Tensor s = mean(x, {2, 3}, true);
+    const int64_t b = x.size(0);
+    Tensor s = reshape(split_pool(x, 1), {b, channels_, 1, 1});
     s = sigmoid(fc2_->forward(cardinal::relu(fc1_->forward(s))));
-    Tensor y = x * s;
-    if (residual.defined()) y = y + residual;
-    return relu ? cardinal::relu(y) : y;
+    Tensor y = split_gated_sum(x, reshape(s, {b, 1, channels_}), 1);
+    if (!residual.defined()) return relu ? cardinal::relu(y) : y;
+    return relu ? add_relu(y, residual) : y + residual;
 }
 
 ModulePtr make_attn(const AttnConfig& config, int64_t channels, Generator* gen) {

@@ -77,17 +77,21 @@ Tensor SplitAttn::forward(const Tensor& input) {
     check<ShapeError>(input.dim() == 4 && input.size(1) == in_, "SplitAttn(", in_, " -> ", out_,
                       "): expected input [B, ", in_, ", H, W], got ", describe(input));
     auto bn0 = std::dynamic_pointer_cast<BatchNorm2d>(bn0_);
-    Tensor x = bn0 && can_fold_conv_bn(*conv_, *bn0, input)
-                   ? conv_bn_act(*conv_, *bn0, input, true)  // eval: folded, drop is identity
-                   : relu(drop_->forward(bn0_->forward(conv_->forward(input))));  // [B, R*C, H, W]
+    const bool no_drop = std::dynamic_pointer_cast<Identity>(drop_) != nullptr;
+    Tensor x;  // [B, R*C, H, W]
+    if (bn0 && can_fold_conv_bn(*conv_, *bn0, input))
+        x = conv_bn_act(*conv_, *bn0, input, true);  // eval: folded, drop is identity
+    else if (bn0 && no_drop)
+        x = bn0->forward_relu(conv_->forward(input));  // fused BatchNorm + ReLU
+    else
+        x = relu(drop_->forward(bn0_->forward(conv_->forward(input))));
     if (can_fuse_gate(input, x)) return gate_fused(x);
-    int64_t b = x.size(0), h = x.size(2), w = x.size(3);
-    Tensor splits = radix_ > 1 ? reshape(x, {b, radix_, out_, h, w}) : x;
-    Tensor gap = mean(radix_ > 1 ? sum(splits, {1}) : x, {2, 3}, true);  // [B, C, 1, 1]
+    const int64_t b = x.size(0);
+    // The differentiable gate: one pass for the pool, one for the gated sum, in x's layout.
+    Tensor gap = reshape(split_pool(x, radix_), {b, out_, 1, 1});
     Tensor a = fc2_->forward(relu(bn1_->forward(fc1_->forward(gap))));  // [B, R*C, 1, 1]
     Tensor weights = rsoftmax_->forward(a);                              // radix-major
-    if (radix_ == 1) return x * reshape(weights, {b, out_, 1, 1});
-    return sum(splits * reshape(weights, {b, radix_, out_, 1, 1}), {1});
+    return split_gated_sum(x, reshape(weights, {b, radix_, out_}), radix_);
 }
 
 bool SplitAttn::can_fuse_gate(const Tensor& input, const Tensor& x) const {

@@ -23,7 +23,7 @@
 //
 // Layouts: a contiguous (NCHW) input is walked plane by plane, one channel per plane. A
 // channels-last (NHWC) input is a matrix of M = N*H*W pixel rows by C channels; its kernels
-// (the `_cl` ones) sweep whole rows, vectorised over the channels, and the per-channel sums are
+// (the `_cl` ones) sweep rows of several pixels, vectorised along them, and the per-channel sums are
 // taken over fixed chunks of rows, added in chunk order, so the result does not depend on the
 // thread count. The output and grad_x keep the input's layout.
 #include "ops/batch_norm.h"
@@ -127,26 +127,68 @@ void normalize(const T* x, T* y, int64_t N, int64_t C, int64_t HW, const std::ve
 }
 
 // ---- channels-last kernels: x is [M, C] row-major ----
+//
+// The kernels see the [M, C] pixel matrix as rows of `lanes` = k * C values, k pixels each, so
+// their vector loops run over at least kMinLanes values even for the 8- and 16-channel maps of
+// small networks (a loop of 8 floats fills half a vector and is mostly loop overhead). Per-channel
+// constants are tiled k times to match; the last M % k pixels form a tail of one-pixel rows,
+// which read the first C values of the same tiled constants.
+constexpr int64_t kMinLanes = 64;
+
+struct PixelTiles {
+    int64_t C, k, lanes, rows, tail;  // `rows` rows of `lanes` values, then `tail` rows of C values
+    PixelTiles(int64_t M, int64_t channels)
+        : C(channels),
+          k(channels >= kMinLanes || channels == 0 ? 1 : (kMinLanes + channels - 1) / channels),
+          lanes(k * channels),
+          rows(M / k),
+          tail(M % k) {}
+    int64_t tail_offset() const { return rows * lanes; }  // element offset of the tail's first row
+};
+
+// per_channel[c], tiled to t.lanes values (cast to T).
+template <typename T, typename V>
+std::vector<T> tiled(const std::vector<V>& per_channel, const PixelTiles& t) {
+    std::vector<T> out(static_cast<size_t>(t.lanes));
+    for (int64_t j = 0; j < t.lanes; ++j) out[j] = static_cast<T>(per_channel[j % t.C]);
+    return out;
+}
+
+// Runs row(offset, lanes) over every row of the tiling (offset in elements), in parallel.
+template <typename Row>
+void for_each_tile_row(const PixelTiles& t, Row&& row) {
+#pragma omp parallel for schedule(static) if (t.rows * t.lanes >= kParallelGrain)
+    for (int64_t r = 0; r < t.rows; ++r) row(r * t.lanes, t.lanes);
+    for (int64_t r = 0; r < t.tail; ++r) row(t.tail_offset() + r * t.C, t.C);
+}
 
 // Rows [begin, end) of chunk k of M rows split into `chunks` equal parts.
 constexpr int64_t kRowChunks = 64;
 inline int64_t chunk_begin(int64_t k, int64_t M, int64_t chunks) { return k * M / chunks; }
 
-// acc[c] = sum over rows of f(row pointers), per chunk, then added in chunk order.
-// visit(row_index, acc_chunk) adds one row's contributions into acc_chunk (2*C doubles).
+// `width` per-channel sums (width * C doubles, sum w of channel c at w * C + c).
+// visit(offset, lanes, acc) adds one row's contributions into acc, laid out as width blocks of
+// t.lanes lanes. Rows are summed per fixed chunk, the tail last, and the chunks, then the k
+// pixels of a lane block, are added in order: the result does not depend on the thread count.
 template <typename Visit>
-std::vector<double> chunked_channel_sums(int64_t M, int64_t C, int64_t width, Visit&& visit) {
-    const int64_t chunks = std::min<int64_t>(kRowChunks, std::max<int64_t>(M, 1));
-    std::vector<double> part(static_cast<size_t>(chunks * width * C), 0.0);
-#pragma omp parallel for schedule(static) if (M * C >= kParallelGrain)
+std::vector<double> chunked_channel_sums(const PixelTiles& t, int64_t width, Visit&& visit) {
+    const int64_t chunks = std::min<int64_t>(kRowChunks, std::max<int64_t>(t.rows, 1));
+    const int64_t block = width * t.lanes;
+    std::vector<double> part(static_cast<size_t>((chunks + 1) * block), 0.0);
+#pragma omp parallel for schedule(static) if (t.rows * t.lanes >= kParallelGrain)
     for (int64_t k = 0; k < chunks; ++k) {
-        double* acc = part.data() + k * width * C;
-        for (int64_t m = chunk_begin(k, M, chunks); m < chunk_begin(k + 1, M, chunks); ++m)
-            visit(m, acc);
+        double* acc = part.data() + k * block;
+        for (int64_t r = chunk_begin(k, t.rows, chunks); r < chunk_begin(k + 1, t.rows, chunks); ++r)
+            visit(r * t.lanes, t.lanes, acc);
     }
-    std::vector<double> total(static_cast<size_t>(width * C), 0.0);
-    for (int64_t k = 0; k < chunks; ++k)
-        for (int64_t i = 0; i < width * C; ++i) total[i] += part[k * width * C + i];
+    double* tail_acc = part.data() + chunks * block;
+    for (int64_t r = 0; r < t.tail; ++r) visit(t.tail_offset() + r * t.C, t.C, tail_acc);
+    std::vector<double> lanes(static_cast<size_t>(block), 0.0);
+    for (int64_t k = 0; k <= chunks; ++k)
+        for (int64_t i = 0; i < block; ++i) lanes[i] += part[k * block + i];
+    std::vector<double> total(static_cast<size_t>(width * t.C), 0.0);
+    for (int64_t w = 0; w < width; ++w)
+        for (int64_t j = 0; j < t.lanes; ++j) total[w * t.C + j % t.C] += lanes[w * t.lanes + j];
     return total;
 }
 
@@ -154,18 +196,19 @@ template <typename T>
 void channel_moments_cl(const T* x, int64_t M, int64_t C, std::vector<double>& mean,
                         std::vector<double>& var) {
     const double n = static_cast<double>(M);
+    const PixelTiles t(M, C);
     if constexpr (std::is_same_v<T, float>) {
         // One pass: sums of x and x^2 in double. The cancellation in E[x^2] - E[x]^2 costs
         // log10(mean^2 / var) of double's 16 digits, far below float's 7 even for |mean| = 1000
         // sigma; the float64 path keeps the two passes, which it needs for full precision.
-        const std::vector<double> q = chunked_channel_sums(M, C, 2, [&](int64_t m, double* acc) {
-            const T* row = x + m * C;
-            double* sq = acc + C;
+        const std::vector<double> q = chunked_channel_sums(t, 2, [&](int64_t off, int64_t lanes, double* acc) {
+            const T* row = x + off;
+            double* sq = acc + t.lanes;
 #pragma omp simd
-            for (int64_t c = 0; c < C; ++c) {
-                const double v = row[c];
-                acc[c] += v;
-                sq[c] += v * v;
+            for (int64_t j = 0; j < lanes; ++j) {
+                const double v = row[j];
+                acc[j] += v;
+                sq[j] += v * v;
             }
         });
         for (int64_t c = 0; c < C; ++c) {
@@ -174,26 +217,23 @@ void channel_moments_cl(const T* x, int64_t M, int64_t C, std::vector<double>& m
         }
         return;
     }
-    const std::vector<double> s = chunked_channel_sums(M, C, 1, [&](int64_t m, double* acc) {
-        const T* row = x + m * C;
+    const std::vector<double> s = chunked_channel_sums(t, 1, [&](int64_t off, int64_t lanes, double* acc) {
+        const T* row = x + off;
 #pragma omp simd
-        for (int64_t c = 0; c < C; ++c) acc[c] += row[c];
+        for (int64_t j = 0; j < lanes; ++j) acc[j] += row[j];
     });
-    std::vector<T> mt(C);
-    for (int64_t c = 0; c < C; ++c) {
-        mean[c] = s[c] / n;
-        mt[c] = static_cast<T>(mean[c]);
-    }
+    for (int64_t c = 0; c < C; ++c) mean[c] = s[c] / n;
+    const std::vector<T> mt = tiled<T>(mean, t);
     // Second pass around the mean; `shift` corrects for rounding the mean to T.
-    const std::vector<double> q = chunked_channel_sums(M, C, 2, [&](int64_t m, double* acc) {
-        const T* row = x + m * C;
+    const std::vector<double> q = chunked_channel_sums(t, 2, [&](int64_t off, int64_t lanes, double* acc) {
+        const T* row = x + off;
         double* sq = acc;
-        double* shift = acc + C;
+        double* shift = acc + t.lanes;
 #pragma omp simd
-        for (int64_t c = 0; c < C; ++c) {
-            const double d = static_cast<double>(row[c] - mt[c]);
-            sq[c] += d * d;
-            shift[c] += d;
+        for (int64_t j = 0; j < lanes; ++j) {
+            const double d = static_cast<double>(row[j] - mt[j]);
+            sq[j] += d * d;
+            shift[j] += d;
         }
     });
     for (int64_t c = 0; c < C; ++c) {
@@ -205,23 +245,18 @@ void channel_moments_cl(const T* x, int64_t M, int64_t C, std::vector<double>& m
 template <typename T>
 void normalize_cl(const T* x, T* y, int64_t M, int64_t C, const std::vector<double>& mean,
                   const std::vector<double>& scale, const std::vector<double>& shift, bool relu) {
-    std::vector<T> m(C), a(C), k(C);
-    for (int64_t c = 0; c < C; ++c) {
-        m[c] = static_cast<T>(mean[c]);
-        a[c] = static_cast<T>(scale[c]);
-        k[c] = static_cast<T>(shift[c]);
-    }
-#pragma omp parallel for schedule(static) if (M * C >= kParallelGrain)
-    for (int64_t r = 0; r < M; ++r) {
-        const T* p = x + r * C;
-        T* q = y + r * C;
+    const PixelTiles t(M, C);
+    const std::vector<T> m = tiled<T>(mean, t), a = tiled<T>(scale, t), k = tiled<T>(shift, t);
+    for_each_tile_row(t, [&](int64_t off, int64_t lanes) {
+        const T* p = x + off;
+        T* q = y + off;
 #pragma omp simd
-        for (int64_t c = 0; c < C; ++c) q[c] = (p[c] - m[c]) * a[c] + k[c];
+        for (int64_t j = 0; j < lanes; ++j) q[j] = (p[j] - m[j]) * a[j] + k[j];
         if (relu) {
 #pragma omp simd
-            for (int64_t c = 0; c < C; ++c) q[c] = std::max(q[c], T(0));
+            for (int64_t j = 0; j < lanes; ++j) q[j] = std::max(q[j], T(0));
         }
-    }
+    });
 }
 
 template <typename T>
@@ -296,25 +331,26 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
     std::vector<double> s_g(C), s_gx(C);
     const bool need_sums = node.training_ || node.needs_input_grad(1) || node.needs_input_grad(2);
     if (cl && need_sums) {
-        std::vector<T> mt(C);
-        for (int64_t c = 0; c < C; ++c) mt[c] = static_cast<T>(mean[c]);
-        const std::vector<double> s = chunked_channel_sums(N * HW, C, 2, [&](int64_t r, double* acc) {
-            const T* xq = xp + r * C;
-            const T* gq = gp + r * C;
+        const PixelTiles t(N * HW, C);
+        const std::vector<T> mt = tiled<T>(mean, t);
+        const std::vector<double> s = chunked_channel_sums(t, 2, [&](int64_t off, int64_t lanes, double* acc) {
+            const T* xq = xp + off;
+            const T* gq = gp + off;
             if constexpr (Relu) {
                 // The masked row first, in a loop of its own: fused into the double sums below,
                 // the select kept the compiler from vectorising (measured 5x slower).
                 thread_local std::vector<T> row;
-                row.resize(static_cast<size_t>(C));
-                const T* yq = yp + r * C;
+                row.resize(static_cast<size_t>(lanes));
+                const T* yq = yp + off;
 #pragma omp simd
-                for (int64_t c = 0; c < C; ++c) row[c] = masked<true>(gq, yq, c);
+                for (int64_t j = 0; j < lanes; ++j) row[j] = masked<true>(gq, yq, j);
                 gq = row.data();
             }
+            double* sgx = acc + t.lanes;
 #pragma omp simd
-            for (int64_t c = 0; c < C; ++c) {
-                acc[c] += gq[c];
-                acc[C + c] += static_cast<double>(gq[c]) * static_cast<double>(xq[c] - mt[c]);
+            for (int64_t j = 0; j < lanes; ++j) {
+                acc[j] += gq[j];
+                sgx[j] += static_cast<double>(gq[j]) * static_cast<double>(xq[j] - mt[j]);
             }
         });
         for (int64_t c = 0; c < C; ++c) {
@@ -353,23 +389,18 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
         grad_x = empty(x.shape(), x.dtype(), format);
         T* dx = grad_x.data<T>();
         if (cl) {
-            std::vector<T> m(C), ac(C), bc(C), kc(C);
-            for (int64_t c = 0; c < C; ++c) {
-                m[c] = static_cast<T>(mean[c]);
-                ac[c] = static_cast<T>(a[c]);
-                bc[c] = static_cast<T>(bcoef[c]);
-                kc[c] = static_cast<T>(k[c]);
-            }
-#pragma omp parallel for schedule(static) if (N * C * HW >= kParallelGrain)
-            for (int64_t r = 0; r < N * HW; ++r) {
-                const T* xq = xp + r * C;
-                const T* gq = gp + r * C;
-                const T* yq = yp ? yp + r * C : nullptr;
-                T* dq = dx + r * C;
+            const PixelTiles t(N * HW, C);
+            const std::vector<T> m = tiled<T>(mean, t), ac = tiled<T>(a, t), bc = tiled<T>(bcoef, t),
+                                 kc = tiled<T>(k, t);
+            for_each_tile_row(t, [&](int64_t off, int64_t lanes) {
+                const T* xq = xp + off;
+                const T* gq = gp + off;
+                const T* yq = yp ? yp + off : nullptr;
+                T* dq = dx + off;
 #pragma omp simd
-                for (int64_t c = 0; c < C; ++c)
-                    dq[c] = ac[c] * masked<Relu>(gq, yq, c) + bc[c] * (xq[c] - m[c]) + kc[c];
-            }
+                for (int64_t j = 0; j < lanes; ++j)
+                    dq[j] = ac[j] * masked<Relu>(gq, yq, j) + bc[j] * (xq[j] - m[j]) + kc[j];
+            });
         }
 #pragma omp parallel for schedule(static) if (N * C * HW >= kParallelGrain)
         for (int64_t plane = 0; plane < (cl ? 0 : N * C); ++plane) {

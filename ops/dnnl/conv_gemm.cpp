@@ -103,42 +103,56 @@ void col2im_add(const float* col, float* gxg, const ConvGeometry& g) {
             }
 }
 
-// ---- 1x1 maps: the batch folds into the rows of one product per group ----
-// x viewed as [N, C]; group gi uses columns gi*Cg .. of x and rows gi*Og .. of w [O, Cg].
+// ---- pixel rows: the batch (and, channels-last, the pixels) fold into one product per group ----
+// x viewed as [R, C] with R = N*H*W rows (1x1 maps in either layout, or any channels-last map);
+// group gi uses columns gi*Cg .. of x and rows gi*Og .. of w [O, Cg].
+int64_t pixel_rows(const ConvGeometry& g) { return g.N * g.H * g.W; }
+
 void forward_folded(const float* x, const float* w, const float* b, float* y,
                     const ConvGeometry& g) {
+    const int64_t R = pixel_rows(g);
     for (int64_t gi = 0; gi < g.G; ++gi)  // y[:, g] = x[:, g] w_g^T
-        sgemm('N', 'T', g.N, g.og(), g.cg(), x + gi * g.cg(), g.C, w + gi * g.og() * g.cg(),
+        sgemm('N', 'T', R, g.og(), g.cg(), x + gi * g.cg(), g.C, w + gi * g.og() * g.cg(),
               g.cg(), 0.f, y + gi * g.og(), g.O);
     if (b)
-        for (int64_t n = 0; n < g.N; ++n)
+        for (int64_t n = 0; n < R; ++n)
             for (int64_t o = 0; o < g.O; ++o) y[n * g.O + o] += b[o];
 }
 
 void backward_data_folded(const float* gy, const float* w, float* gx, const ConvGeometry& g) {
+    const int64_t R = pixel_rows(g);
     for (int64_t gi = 0; gi < g.G; ++gi)  // gx[:, g] = gy[:, g] w_g
-        sgemm('N', 'N', g.N, g.cg(), g.og(), gy + gi * g.og(), g.O, w + gi * g.og() * g.cg(),
+        sgemm('N', 'N', R, g.cg(), g.og(), gy + gi * g.og(), g.O, w + gi * g.og() * g.cg(),
               g.cg(), 0.f, gx + gi * g.cg(), g.C);
 }
 
 void backward_weights_folded(const float* gy, const float* x, float* gw, float* gb,
                              const ConvGeometry& g) {
+    const int64_t R = pixel_rows(g);
     for (int64_t gi = 0; gi < g.G; ++gi)  // gw_g = gy[:, g]^T x[:, g]
-        sgemm('T', 'N', g.og(), g.cg(), g.N, gy + gi * g.og(), g.O, x + gi * g.cg(), g.C, 0.f,
+        sgemm('T', 'N', g.og(), g.cg(), R, gy + gi * g.og(), g.O, x + gi * g.cg(), g.C, 0.f,
               gw + gi * g.og() * g.cg(), g.cg());
     if (gb) {
         std::fill(gb, gb + g.O, 0.f);
-        for (int64_t n = 0; n < g.N; ++n)
+        for (int64_t n = 0; n < R; ++n)
             for (int64_t o = 0; o < g.O; ++o) gb[o] += gy[n * g.O + o];
     }
 }
 
-bool folds(const ConvGeometry& g) { return is_pointwise(g) && g.H * g.W == 1; }
+// The products above apply to pointwise convs on 1x1 maps and on channels-last maps; the
+// per-image im2col paths below read NCHW memory only.
+bool folds(const ConvGeometry& g) { return is_pointwise(g) && (g.H * g.W == 1 || g.channels_last); }
+
+void check_nchw(const ConvGeometry& g) {
+    check<Error>(!g.channels_last, "conv2d (gemm): a channels-last input takes this path only for 1x1 stride-1 "
+                 "unpadded convolutions, got kernel ", g.KH, "x", g.KW, " stride ", g.sh, "x", g.sw);
+}
 
 }  // namespace
 
 void forward(const float* x, const float* w, const float* b, float* y, const ConvGeometry& g) {
     if (folds(g)) return forward_folded(x, w, b, y, g);
+    check_nchw(g);
     const int64_t K = col_rows(g), P = g.OH * g.OW;
     const bool pointwise = is_pointwise(g), threaded = worth_threads(g);
     const int nthreads = threads_for(threaded);
@@ -165,6 +179,7 @@ void forward(const float* x, const float* w, const float* b, float* y, const Con
 
 void backward_data(const float* gy, const float* w, float* gx, const ConvGeometry& g) {
     if (folds(g)) return backward_data_folded(gy, w, gx, g);
+    check_nchw(g);
     const int64_t K = col_rows(g), P = g.OH * g.OW;
     const bool pointwise = is_pointwise(g), threaded = worth_threads(g);
     const int nthreads = threads_for(threaded);
@@ -190,6 +205,7 @@ void backward_data(const float* gy, const float* w, float* gx, const ConvGeometr
 void backward_weights(const float* gy, const float* x, float* gw, float* gb,
                       const ConvGeometry& g) {
     if (folds(g)) return backward_weights_folded(gy, x, gw, gb, g);
+    check_nchw(g);
     const int64_t K = col_rows(g), P = g.OH * g.OW, wsize = g.O * K;
     const bool pointwise = is_pointwise(g), threaded = worth_threads(g);
     const int nthreads = threads_for(threaded);

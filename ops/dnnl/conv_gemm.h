@@ -6,13 +6,15 @@
 //   backward-data     dX_ng = col2im(W_g^T dY_ng)
 //   backward-weights  dW_g  = sum_n dY_ng col(X_ng)^T   (per-thread partial sums, added at the end)
 // A 1x1 stride-1 unpadded conv needs no col: col(X_ng) is X_ng itself. On 1x1 maps (attention
-// fcs) the images fold into one product per group, [N, Cg] x [Cg, Og].
+// fcs), and on channels-last maps, the images and pixels fold into one product per group,
+// [N*H*W, Cg] x [Cg, Og]: channels-last memory is that row-major matrix already.
 #pragma once
 #include "ops/conv_geometry.h"
 
 namespace cardinal::onednn::gemm_conv {
 
-// All pointers contiguous: x [N, C, H, W], w [O, C/G, KH, KW], y [N, O, OH, OW]; b may be null.
+// All pointers dense: x [N, C, H, W], w [O, C/G, KH, KW], y [N, O, OH, OW], in NCHW order, or
+// channels-last for pointwise convs (g.channels_last); b may be null.
 void forward(const float* x, const float* w, const float* b, float* y, const ConvGeometry& g);
 void backward_data(const float* grad_y, const float* w, float* grad_x, const ConvGeometry& g);
 // grad_b may be null.

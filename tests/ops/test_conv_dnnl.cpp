@@ -14,6 +14,7 @@
 #include "ops/dnnl/conv_dnnl.h"
 #include "ops/dnnl/primitive_cache.h"
 #include "ops/reference/conv_reference.h"
+#include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
 
@@ -240,4 +241,48 @@ TEST_CASE("Gemm backward-weights adds only the partial sums of threads that ran"
         CHECK(rel_error(gw[t], gw_ref) < 1e-5);
         CHECK(rel_error(gb[t], gb_ref) < 1e-5);
     }
+}
+
+TEST_CASE("channels-last pointwise convs (one sgemm per group) match the reference", "[conv][dnnl]") {
+    // choose_layout sends channels-last 1x1 stride-1 backward passes to Gemm, which reads the
+    // map as an [N*H*W, C] matrix; every pass, in Gemm, oneDNN's NHWC and Auto, against float64.
+    std::vector<ConvCase> cases;
+    for (const ConvCase& c : conv_test::conv_grid(1))
+        if (c.stride == 1 && c.pad == 0) cases.push_back(c);  // (rectify is not used here)
+    cases.push_back({2, 32, 16, 9, 11, 1, 1, 1, 0, 1, true, 0});   // reduce (C >= O)
+    cases.push_back({3, 8, 32, 13, 7, 1, 1, 1, 0, 1, false, 0});   // widen (C < O)
+    cases.push_back({2, 64, 32, 6, 6, 1, 4, 1, 0, 1, false, 0});   // grouped
+    REQUIRE(cases.size() >= 6);
+    for (const ConvCase& c : cases) {
+        INFO(c.str());
+        const Inputs in = make_inputs(c, 45);
+        ConvGeometry g = make_conv_geometry(c.x_shape(), c.w_shape(), c.params());
+        g.channels_last = true;
+        const Tensor y_ref = reference::conv2d_forward(in.x, in.w, in.b, g);
+        const Tensor gx_ref = reference::conv2d_backward_data(in.gy, in.w, g);
+        const auto [gw_ref, gb_ref] = reference::conv2d_backward_weights(in.gy, in.x, g, c.bias);
+        const Tensor x = to_memory_format(f32(in.x), MemoryFormat::ChannelsLast);
+        const Tensor gy = to_memory_format(f32(in.gy), MemoryFormat::ChannelsLast);
+        for (ConvLayout layout : {ConvLayout::Gemm, ConvLayout::ChannelsLast, ConvLayout::Auto}) {
+            INFO("layout " << static_cast<int>(layout));
+            const Tensor y = onednn::conv2d_forward(x, f32(in.w), f32(in.b), g, true, layout);
+            CHECK(memory_format_of(y) == MemoryFormat::ChannelsLast);
+            CHECK(rel_error(y, y_ref) < 1e-4);
+            const Tensor gx = onednn::conv2d_backward_data(gy, f32(in.w), g, layout);
+            CHECK(memory_format_of(gx) == MemoryFormat::ChannelsLast);
+            CHECK(rel_error(gx, gx_ref) < 1e-4);
+            const auto [gw, gb] = onednn::conv2d_backward_weights(gy, x, g, c.bias, layout);
+            CHECK(rel_error(gw, gw_ref) < 1e-4);
+            if (c.bias) CHECK(rel_error(gb, gb_ref) < 1e-4);
+        }
+    }
+}
+
+TEST_CASE("the im2col gemm path refuses a channels-last geometry it cannot read", "[conv][dnnl]") {
+    const ConvCase c{1, 4, 4, 5, 7, 3, 1, 1, 1, 1, false, 0};
+    ConvGeometry g = make_conv_geometry(c.x_shape(), c.w_shape(), c.params());
+    g.channels_last = true;
+    const Tensor x = to_memory_format(randn(c.x_shape()), MemoryFormat::ChannelsLast);
+    CHECK_THROWS_WITH(onednn::conv2d_forward(x, randn(c.w_shape()), Tensor(), g, true, ConvLayout::Gemm),
+                      Catch::Contains("only for 1x1 stride-1 unpadded convolutions, got kernel 3x3"));
 }

@@ -8,6 +8,37 @@
 
 namespace cardinal::kernels {
 
+namespace {
+
+// How a 3-D operand's [rows, cols] matrices sit in memory: row-major, column-major (a transposed
+// view such as linear's t_last2(weight) or a backward pass's t_last2(x)), or neither.
+enum class Layout { RowMajor, ColMajor, Other };
+
+Layout layout_of(const Tensor& t) {
+    const int64_t rows = t.size(1), cols = t.size(2), batch_stride = rows * cols;
+    if (t.size(0) > 1 && t.stride(0) != batch_stride) return Layout::Other;
+    if ((cols == 1 || t.stride(2) == 1) && (rows == 1 || t.stride(1) == cols)) return Layout::RowMajor;
+    if ((rows == 1 || t.stride(1) == 1) && (cols == 1 || t.stride(2) == rows)) return Layout::ColMajor;
+    return Layout::Other;
+}
+
+// out[i] = a[i or 0] b[i or 0] with each operand read in its own storage order.
+template <typename T, int OrderA, int OrderB>
+void batched_product(const Tensor& a, const Tensor& b, Tensor& out) {
+    using MatA = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, OrderA>;
+    using MatB = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, OrderB>;
+    using MatOut = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const int64_t Ba = a.size(0), Bb = b.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
+    for (int64_t i = 0; i < out.size(0); ++i) {
+        Eigen::Map<const MatA> ma(a.data<T>() + (Ba == 1 ? 0 : i) * M * K, M, K);
+        Eigen::Map<const MatB> mb(b.data<T>() + (Bb == 1 ? 0 : i) * K * N, K, N);
+        Eigen::Map<MatOut> mo(out.data<T>() + i * M * N, M, N);
+        mo.noalias() = ma * mb;
+    }
+}
+
+}  // namespace
+
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
     check<DTypeError>(a_in.dtype() == b_in.dtype(), "matmul: dtype mismatch: ", describe(a_in),
                       " vs ", describe(b_in));
@@ -23,18 +54,19 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
     check<ShapeError>(Ba == Bb || Ba == 1 || Bb == 1, "matmul: batch sizes ", Ba, " and ", Bb,
                       " cannot be broadcast");
     const int64_t B = std::max(Ba, Bb);
-    a = a.contiguous();
-    b = b.contiguous();
+    // Transposed operands are read in place (Eigen takes either storage order); only other
+    // strides are copied. Before, linear copied its weight's transpose on every call.
+    if (layout_of(a) == Layout::Other) a = a.contiguous();
+    if (layout_of(b) == Layout::Other) b = b.contiguous();
+    const bool a_col = layout_of(a) == Layout::ColMajor, b_col = layout_of(b) == Layout::ColMajor;
     Tensor out = empty({B, M, N}, a.dtype());
     dispatch_floating(a.dtype(), "matmul", [&](auto tag) {
         using T = decltype(tag);
-        using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-        for (int64_t i = 0; i < B; ++i) {
-            Eigen::Map<const Mat> ma(a.data<T>() + (Ba == 1 ? 0 : i) * M * K, M, K);
-            Eigen::Map<const Mat> mb(b.data<T>() + (Bb == 1 ? 0 : i) * K * N, K, N);
-            Eigen::Map<Mat> mo(out.data<T>() + i * M * N, M, N);
-            mo.noalias() = ma * mb;
-        }
+        constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
+        if (!a_col && !b_col) batched_product<T, R, R>(a, b, out);
+        if (!a_col && b_col) batched_product<T, R, C>(a, b, out);
+        if (a_col && !b_col) batched_product<T, C, R>(a, b, out);
+        if (a_col && b_col) batched_product<T, C, C>(a, b, out);
     });
     if (a_in.dim() == 2 && b_in.dim() == 2) return out.view({M, N});
     return out;

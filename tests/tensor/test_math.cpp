@@ -143,3 +143,32 @@ TEST_CASE("sum over any dims of contiguous and strided tensors matches a plain l
         }
     }
 }
+
+TEST_CASE("matmul reads transposed operands in place and matches contiguous copies", "[math][matmul]") {
+    Generator gen(17);
+    // [B, M, K] x [B, K, N], with each operand given either as itself or as the transpose of its
+    // transpose (a column-major view), batched, broadcast and 2-D.
+    struct Case { int64_t Ba, Bb, M, K, N; };
+    for (const Case& c : {Case{1, 1, 5, 7, 3}, Case{3, 3, 4, 6, 5}, Case{1, 4, 2, 3, 6}, Case{2, 1, 1, 9, 1}}) {
+        for (DType dt : {DType::Float64, DType::Float32}) {
+            const Tensor a = randn({c.Ba, c.M, c.K}, dt, &gen), b = randn({c.Bb, c.K, c.N}, dt, &gen);
+            const Tensor a_col = a.transpose(1, 2).contiguous().transpose(1, 2);
+            const Tensor b_col = b.transpose(1, 2).contiguous().transpose(1, 2);
+            REQUIRE((c.M == 1 || c.K == 1 || !a_col.is_contiguous()));
+            const Tensor ref = kernels::matmul(a, b);
+            const double tol = dt == DType::Float64 ? 1e-12 : 1e-5;
+            INFO("Ba " << c.Ba << " Bb " << c.Bb << " M " << c.M << " K " << c.K << " N " << c.N);
+            CHECK(max_abs_diff(kernels::matmul(a_col, b), ref) < tol);
+            CHECK(max_abs_diff(kernels::matmul(a, b_col), ref) < tol);
+            CHECK(max_abs_diff(kernels::matmul(a_col, b_col), ref) < tol);
+            if (c.Ba == 1 && c.Bb == 1) {
+                const Tensor ref2 = kernels::matmul(a.squeeze(0), b.squeeze(0));
+                CHECK(max_abs_diff(kernels::matmul(a_col.squeeze(0), b_col.squeeze(0)), ref2) < tol);
+            }
+            // A strided view that is neither order is copied, not misread.
+            const Tensor wide = randn({c.Ba, c.M, 2 * c.K}, dt, &gen);
+            const Tensor a_strided = wide.narrow(2, 0, c.K);
+            CHECK(max_abs_diff(kernels::matmul(a_strided, b), kernels::matmul(a_strided.contiguous(), b)) < tol);
+        }
+    }
+}

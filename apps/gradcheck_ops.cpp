@@ -356,7 +356,7 @@ Tensor broken_sigmoid(const Tensor& x) {
         y = sigmoid(x);
     }
     if (auto node = make_node<BrokenSigmoidBackward>({x})) {
-        node->saved_y_ = save(y);
+        node->saved_y_ = node->save(y);
         record(node, {y});
     }
     return y;

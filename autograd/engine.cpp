@@ -4,6 +4,8 @@
 //  2. execution: run nodes whose gradients are complete (count reached zero), latest-created
 //     first, summing the gradients that arrive for each output slot;
 //  3. release: unless retain_graph, each node frees its saved tensors right after it runs.
+// A node whose saved tensors were written in place since the forward is refused before it runs
+// (Node::check_saved_versions): its gradient would use values the forward never saw.
 // Before a node runs, the hooks on its outputs (autograd/hooks.h) may replace or retain their
 // gradients; an observer, when one is installed, sees each node after it has run.
 #include "autograd/engine.h"
@@ -109,6 +111,7 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradi
         Node* node = ready.top();
         ready.pop();
         check_not_released(*node);
+        node->check_saved_versions();
         std::vector<Tensor> grads = std::move(buffers[node]);
         buffers.erase(node);
         grads.resize(node->output_meta.size());
@@ -125,6 +128,7 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& gradi
         ++executed;
         if (!retain_graph && !dynamic_cast<AccumulateGrad*>(node)) {
             node->release();
+            node->saved_versions.clear();
             node->released = true;
         }
         // One entry per input, undefined where there is no gradient. Returning none at all is

@@ -43,6 +43,12 @@ void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& output
 
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
     Tensor leaf(leaf_);
+    // The leaf may have been converted in place since the forward (Module::to swaps its storage
+    // and dtype): a gradient of the old type must not become the new tensor's grad.
+    check<AutogradError>(leaf.dtype() == output_meta[0].dtype && leaf.shape() == output_meta[0].shape,
+                         "backward: the gradient for a leaf recorded as ", dtype_name(output_meta[0].dtype),
+                         " ", shape_str(output_meta[0].shape), " arrives after the leaf became ",
+                         describe(leaf), " (changed in place, e.g. by Module::to, after the forward)");
     AutogradMeta& m = ensure_autograd_meta(leaf);
     if (!m.leaf_hooks.empty()) grads[0] = run_leaf_hooks(leaf, std::move(grads[0]));
     Tensor& g = grads[0];

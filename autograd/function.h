@@ -3,8 +3,8 @@
 //   Tensor mul(const Tensor& a, const Tensor& b) {
 //       Tensor out = kernels::mul(a, b);
 //       if (auto node = make_node<MulBackward>({a, b})) {   // null unless a grad is needed
-//           node->saved_a_ = save(a);
-//           node->saved_b_ = save(b);
+//           node->saved_a_ = node->save(a);  // Node::save: checked for in-place changes
+//           node->saved_b_ = node->save(b);
 //           record(node, {out});
 //       }
 //       return out;
@@ -41,9 +41,5 @@ std::shared_ptr<NodeT> make_node(const std::vector<Tensor>& inputs) {
 // Makes `node` the grad_fn of `outputs` (output i is slot i). In anomaly mode, first checks
 // the outputs for NaN/Inf.
 void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& outputs);
-
-// The value of `t` for use in backward: same data, no history (so a node never keeps its own
-// outputs' graph alive through a reference cycle).
-inline Tensor save(const Tensor& t) { return t.defined() ? t.alias() : Tensor(); }
 
 }  // namespace cardinal

@@ -1,5 +1,7 @@
 #include "autograd/node.h"
 
+#include "tensor/error.h"
+
 namespace cardinal {
 
 // Destroying the last reference to a long chain of nodes would recurse once per node (each
@@ -19,6 +21,24 @@ Node::~Node() {
         n.reset();  // may run a child's destructor, which only pushes onto `pending`
     }
     draining = false;
+}
+
+Tensor Node::save(const Tensor& t) {
+    if (!t.defined()) return Tensor();
+    saved_versions.push_back({t.storage(), t.storage()->version(), t.shape(), t.dtype()});
+    return t.alias();
+}
+
+void Node::check_saved_versions() const {
+    for (const SavedVersion& s : saved_versions) {
+        const uint64_t now = s.storage->version();
+        check<AutogradError>(
+            now == s.version, "backward: a tensor needed for gradient computation was modified by an ",
+            "in-place operation: ", dtype_name(s.dtype), " ", shape_str(s.shape), " saved by ", name(),
+            " is at version ", now, "; expected version ", s.version,
+            " (the version when it was saved). Write into a clone, or make the in-place change "
+            "(fill_, copy_, add_, an optimizer step, Module::to) after backward");
+    }
 }
 
 }  // namespace cardinal

@@ -29,6 +29,17 @@ struct OutputMeta {
     DType dtype;
 };
 
+// A tensor a node saved for backward, as it was then: its storage and that storage's version
+// (tensor/tensor.h). Every view of a storage shares one counter, and every in-place write
+// (fill_, copy_, the in-place kernels, optimizer steps, Module::to) bumps it, so a changed
+// version at backward means the saved values are no longer the ones the forward used.
+struct SavedVersion {
+    std::shared_ptr<Storage> storage;
+    uint64_t version = 0;
+    Shape shape;  // for the error message
+    DType dtype = DType::Float32;
+};
+
 struct Node {
     virtual ~Node();
     // "MulBackward", "Conv2dBackward", ...: used in errors, anomaly reports and DOT graphs.
@@ -45,6 +56,16 @@ struct Node {
     // (a saved input or output costs nothing extra while that tensor lives, a lot once it dies).
     virtual size_t saved_bytes() const { return 0; }
 
+    // The value of `t` for use in backward: same data, no history (so a node never keeps its own
+    // outputs' graph alive through a reference cycle). Remembers t's storage version, so that
+    // backward refuses to run this node once `t` has been modified in place (as PyTorch's
+    // "modified by an inplace operation"); without it the gradient would silently use the new
+    // values. Undefined stays undefined.
+    Tensor save(const Tensor& t);
+    // Throws AutogradError naming this node, the tensor and both versions when a tensor it saved
+    // has been written in place since. The engine calls it before apply().
+    void check_saved_versions() const;
+
     // Whether input i needs a gradient (so apply can skip work that nobody uses).
     bool needs_input_grad(size_t i) const { return i < next_edges.size() && next_edges[i].valid(); }
 
@@ -52,6 +73,7 @@ struct Node {
     std::vector<OutputMeta> output_meta;
     uint64_t sequence_nr = 0;  // creation order: later nodes run first in backward
     bool released = false;
+    std::vector<SavedVersion> saved_versions;  // one per save(), cleared with the saved tensors
     // Hooks on this node's outputs (retain_grad, register_hook); null until one is registered.
     std::shared_ptr<NodeHooks> hooks;
 };

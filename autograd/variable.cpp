@@ -1,5 +1,7 @@
 #include "autograd/variable.h"
 
+#include <mutex>
+
 #include "autograd/accumulate_grad.h"
 
 namespace cardinal {
@@ -66,6 +68,11 @@ Edge gradient_edge(const Tensor& t) {
     if (!m) return {};
     if (m->grad_fn) return {m->grad_fn, m->output_nr};
     if (!m->requires_grad) return {};
+    // Threads recording forwards on one shared model (each its own graph) reach the same
+    // parameters at once: the accumulator slot is shared state, so it is read and set under a
+    // lock (one per process; taken once per parameter per forward, never in inference).
+    static std::mutex accumulator_mutex;
+    std::lock_guard<std::mutex> lock(accumulator_mutex);
     std::shared_ptr<Node> acc = m->grad_accumulator.lock();
     if (!acc) {
         auto a = std::make_shared<AccumulateGrad>(t);

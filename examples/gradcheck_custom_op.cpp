@@ -47,8 +47,8 @@ Tensor swish(const Tensor& x, bool with_bug = false) {
     Tensor s = kernels::sigmoid(x);
     Tensor y = kernels::mul(x, s);
     if (auto node = make_node<SwishBackward>({x})) {
-        node->saved_x_ = save(x);
-        node->saved_s_ = save(s);
+        node->saved_x_ = node->save(x);
+        node->saved_s_ = node->save(s);
         node->forget_second_term_ = with_bug;
         record(node, {y});
     }

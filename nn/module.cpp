@@ -149,6 +149,9 @@ void Module::to(DType dtype) {
     auto convert = [&](const Tensor& t) {
         if (!is_floating(t.dtype()) || t.dtype() == dtype) return;
         Tensor c = t.to(dtype);
+        // The old storage counts as written: a graph that saved t refuses to backpropagate
+        // with the values it no longer has (Node::check_saved_versions).
+        t.storage()->bump_version();
         TensorImpl* impl = t.unsafe_impl();  // in place, so every handle to t follows
         impl->storage = c.storage();
         impl->strides = c.strides();

@@ -135,7 +135,7 @@ Tensor shifted(const Tensor& x, int64_t dim, const char* op) {
 Tensor relu(const Tensor& x) {
     Tensor y = kernels::relu(x);
     if (auto node = make_node<ReluBackward>({x})) {
-        node->saved_x_ = save(x);
+        node->saved_x_ = node->save(x);
         record(node, {y});
     }
     return y;
@@ -152,7 +152,7 @@ Tensor add_relu(const Tensor& a, const Tensor& b) {
     Tensor y = dense_zip(a, bl, "add_relu",
                          [](auto x, auto z) { return std::max(x + z, decltype(x)(0)); });
     if (auto node = make_node<AddReluBackward>({a, b})) {
-        node->saved_y_ = save(y);
+        node->saved_y_ = node->save(y);
         record(node, {y});
     }
     return y;
@@ -161,7 +161,7 @@ Tensor add_relu(const Tensor& a, const Tensor& b) {
 Tensor sigmoid(const Tensor& x) {
     Tensor y = kernels::sigmoid(x);
     if (auto node = make_node<SigmoidBackward>({x})) {
-        node->saved_y_ = save(y);
+        node->saved_y_ = node->save(y);
         record(node, {y});
     }
     return y;
@@ -170,7 +170,7 @@ Tensor sigmoid(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
     Tensor y = kernels::tanh(x);
     if (auto node = make_node<TanhBackward>({x})) {
-        node->saved_y_ = save(y);
+        node->saved_y_ = node->save(y);
         record(node, {y});
     }
     return y;
@@ -181,7 +181,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
     Tensor e = kernels::exp(shifted(x, dim, "softmax"));
     Tensor y = kernels::div(e, kernels::sum(e, {dim}, true));
     if (auto node = make_node<SoftmaxBackward>({x})) {
-        node->saved_y_ = save(y);
+        node->saved_y_ = node->save(y);
         node->dim_ = dim;
         record(node, {y});
     }
@@ -193,7 +193,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
     Tensor z = shifted(x, dim, "log_softmax");
     Tensor y = kernels::sub(z, kernels::log(kernels::sum(kernels::exp(z), {dim}, true)));
     if (auto node = make_node<LogSoftmaxBackward>({x})) {
-        node->saved_y_ = save(y);
+        node->saved_y_ = node->save(y);
         node->dim_ = dim;
         record(node, {y});
     }

@@ -84,8 +84,8 @@ Tensor sub(const Tensor& a, const Tensor& b) { return add_or_sub(a, b, -1.0); }
 Tensor mul(const Tensor& a, const Tensor& b) {
     Tensor z = kernels::mul(a, b);
     if (auto node = make_node<MulBackward>({a, b})) {
-        node->saved_a_ = save(a);
-        node->saved_b_ = save(b);
+        node->saved_a_ = node->save(a);
+        node->saved_b_ = node->save(b);
         record(node, {z});
     }
     return z;
@@ -94,8 +94,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor div(const Tensor& a, const Tensor& b) {
     Tensor z = kernels::div(a, b);
     if (auto node = make_node<DivBackward>({a, b})) {
-        node->saved_b_ = save(b);
-        node->saved_z_ = save(z);
+        node->saved_b_ = node->save(b);
+        node->saved_z_ = node->save(z);
         node->a_shape_ = a.shape();
         record(node, {z});
     }

@@ -479,9 +479,9 @@ static Tensor batch_norm2d_impl(const Tensor& x, const Tensor& weight, const Ten
                                       momentum, eps, relu, mean, rstd);
     });
     if (auto node = make_node<BatchNorm2dBackward>({x, weight, bias})) {
-        node->saved_x_ = save(xc);
-        node->saved_weight_ = save(weight);
-        if (relu) node->saved_y_ = save(y);
+        node->saved_x_ = node->save(xc);
+        node->saved_weight_ = node->save(weight);
+        if (relu) node->saved_y_ = node->save(y);
         node->saved_mean_ = std::move(mean);
         node->saved_rstd_ = std::move(rstd);
         node->training_ = training;

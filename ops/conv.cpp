@@ -170,8 +170,8 @@ Tensor conv2d_impl(const Tensor& x, const Tensor& w, const Tensor& b, const Conv
     Tensor y = forward_pass(x, w, b, g, node != nullptr);
     if (factor.defined()) y = scale_planes(y, factor);
     if (node) {
-        if (node->needs_input_grad(0)) node->saved_weight_ = save(w);
-        if (node->needs_input_grad(1)) node->saved_input_ = save(x);
+        if (node->needs_input_grad(0)) node->saved_weight_ = node->save(w);
+        if (node->needs_input_grad(1)) node->saved_input_ = node->save(x);
         node->saved_factor_ = factor;
         node->geometry_ = g;
         record(node, {y});

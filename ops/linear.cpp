@@ -33,12 +33,13 @@ struct MatmulBackward : Node {
 };
 
 struct LinearBackward : Node {
-    Tensor saved_x_;       // [N, in]
-    Tensor saved_weight_;  // [out, in]
+    Tensor saved_x_;       // [N, in], for grad_weight only
+    Tensor saved_weight_;  // [out, in], for grad_x only
     Shape x_shape_;
+    int64_t out_ = 0;
     std::string name() const override { return "LinearBackward"; }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override {
-        Tensor g2 = g[0].reshape({-1, saved_weight_.size(0)});  // [N, out]
+        Tensor g2 = g[0].reshape({-1, out_});  // [N, out]
         Tensor gx, gw, gb;
         if (needs_input_grad(0)) gx = kernels::matmul(g2, saved_weight_).reshape(x_shape_);
         if (needs_input_grad(1)) gw = kernels::matmul(t_last2(g2), saved_x_);
@@ -54,8 +55,8 @@ struct LinearBackward : Node {
 Tensor matmul(const Tensor& a, const Tensor& b) {
     Tensor z = kernels::matmul(a, b);
     if (auto node = make_node<MatmulBackward>({a, b})) {
-        node->saved_a_ = save(a);
-        node->saved_b_ = save(b);
+        node->saved_a_ = node->save(a);
+        node->saved_b_ = node->save(b);
         record(node, {z});
     }
     return z;
@@ -85,9 +86,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     y_shape.back() = out;
     y = y.view(y_shape);
     if (auto node = make_node<LinearBackward>({x, weight, bias})) {
-        node->saved_x_ = save(x2);
-        node->saved_weight_ = save(weight);
+        // Only what a wanted gradient reads: a frozen layer keeps no input alive, and a layer
+        // whose input needs no gradient (the first one) does not pin its weight's version.
+        if (node->needs_input_grad(0)) node->saved_weight_ = node->save(weight);
+        if (node->needs_input_grad(1)) node->saved_x_ = node->save(x2);
         node->x_shape_ = x.shape();
+        node->out_ = out;
         record(node, {y});
     }
     return y;

@@ -109,7 +109,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction redu
     Tensor loss = reduce_loss(per_example, reduction);
     if (auto node = make_node<CrossEntropyBackward>({logits, targets})) {
         node->saved_probs_ = kernels::exp(log_p);
-        node->saved_targets_ = save(targets);
+        node->saved_targets_ = node->save(targets);
         node->smoothing_ = label_smoothing;
         node->reduction_ = reduction;
         record(node, {loss});

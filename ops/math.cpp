@@ -72,7 +72,7 @@ Tensor neg(const Tensor& a) {
 Tensor pow(const Tensor& a, double exponent) {
     Tensor y = kernels::pow_scalar(a, exponent);
     if (auto node = make_node<PowBackward>({a})) {
-        node->saved_x_ = save(a);
+        node->saved_x_ = node->save(a);
         node->exponent_ = exponent;
         record(node, {y});
     }
@@ -82,7 +82,7 @@ Tensor pow(const Tensor& a, double exponent) {
 Tensor exp(const Tensor& a) {
     Tensor y = kernels::exp(a);
     if (auto node = make_node<ExpBackward>({a})) {
-        node->saved_y_ = save(y);
+        node->saved_y_ = node->save(y);
         record(node, {y});
     }
     return y;
@@ -91,7 +91,7 @@ Tensor exp(const Tensor& a) {
 Tensor log(const Tensor& a) {
     Tensor y = kernels::log(a);
     if (auto node = make_node<LogBackward>({a})) {
-        node->saved_x_ = save(a);
+        node->saved_x_ = node->save(a);
         record(node, {y});
     }
     return y;
@@ -100,7 +100,7 @@ Tensor log(const Tensor& a) {
 Tensor sqrt(const Tensor& a) {
     Tensor y = kernels::sqrt(a);
     if (auto node = make_node<SqrtBackward>({a})) {
-        node->saved_y_ = save(y);
+        node->saved_y_ = node->save(y);
         record(node, {y});
     }
     return y;

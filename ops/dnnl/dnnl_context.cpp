@@ -9,7 +9,7 @@ dnnl::engine& cpu_engine() {
 }
 
 dnnl::stream& cpu_stream() {
-    static dnnl::stream stream(cpu_engine());
+    thread_local dnnl::stream stream(cpu_engine());
     return stream;
 }
 

@@ -65,6 +65,7 @@ TEST_CASE("saved_bytes: elementwise, linear and loss nodes", "[autograd][saved_b
     Tensor m = leaf({5, 7}, gen), w = leaf({3, 7}, gen), bias = leaf({3}, gen);
     check_saved("matmul saves both", matmul(m, transpose(w, 0, 1)), (35 + 21) * f64);
     check_saved("linear saves x and weight", linear(m, w, bias), (35 + 21) * f64);
+    check_saved("linear with a constant input saves only x", linear(detach(m), w, bias), 35 * f64);
 
     Tensor logits = leaf({5, 3}, gen);
     Tensor targets = from_vector_i64({0, 2, 1, 1, 0}, {5});

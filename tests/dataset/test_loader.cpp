@@ -53,7 +53,7 @@ LoaderOptions augmenting(uint64_t seed, bool prefetch) {
 
 }  // namespace
 
-TEST_CASE("loader: same seed gives the same batches, with and without prefetch", "[data]") {
+TEST_CASE("loader: same seed gives the same batches, with and without prefetch", "[data][threads]") {
     auto ds = synthetic(50);
     DataLoader a(ds, augmenting(5, true)), b(ds, augmenting(5, false)), c(ds, augmenting(5, true));
     for (int64_t epoch : {0, 1, 3}) {
@@ -76,7 +76,7 @@ TEST_CASE("loader: same seed gives the same batches, with and without prefetch",
     CHECK_FALSE(same(a.make_batch(0, 0), d.make_batch(0, 0)));
 }
 
-TEST_CASE("loader: an epoch visits every sample once; resume mid-epoch", "[data]") {
+TEST_CASE("loader: an epoch visits every sample once; resume mid-epoch", "[data][threads]") {
     auto ds = synthetic(23);
     LoaderOptions o = augmenting(1, true);
     o.batch_size = 5;

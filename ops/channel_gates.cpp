@@ -343,8 +343,8 @@ Tensor split_gated_sum(const Tensor& x, const Tensor& weights, int64_t radix) {
         return gated_sum_impl<decltype(tag)>(radix_splits(x, radix), weights, Tensor(), false);
     });
     if (auto node = make_node<SplitGatedSumBackward>({x, weights})) {
-        node->saved_x_ = save(x);
-        node->saved_weights_ = save(weights);
+        node->saved_x_ = node->save(x);
+        node->saved_weights_ = node->save(weights);
         node->radix_ = radix;
         record(node, {y});
     }

@@ -58,6 +58,18 @@ void check_paths(const std::vector<Tensor>& paths, const char* op) {
     }
 }
 
+// out[n * width + i] = scale * sum_k part[(n * chunks + k) * width + i], chunks added in order:
+// the per-chunk partial sums of the pool and of the gate's weight gradient, reduced the same way.
+template <typename T>
+void add_chunks(const std::vector<double>& part, int64_t N, int64_t chunks, int64_t width, double scale, T* out) {
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t i = 0; i < width; ++i) {
+            double total = 0;
+            for (int64_t k = 0; k < chunks; ++k) total += part[(n * chunks + k) * width + i];
+            out[n * width + i] = static_cast<T>(total * scale);
+        }
+}
+
 template <typename T>
 Tensor pool_sum_impl(const std::vector<Tensor>& paths) {
     const Tensor& x0 = paths[0];
@@ -79,13 +91,7 @@ Tensor pool_sum_impl(const std::vector<Tensor>& paths) {
             }
     }
     Tensor s = empty({N, C}, x0.dtype());
-    T* out = s.data<T>();
-    for (int64_t n = 0; n < N; ++n)
-        for (int64_t c = 0; c < C; ++c) {
-            double total = 0;
-            for (int64_t k = 0; k < chunks; ++k) total += part[(n * chunks + k) * C + c];
-            out[n * C + c] = static_cast<T>(total / static_cast<double>(HW));
-        }
+    add_chunks(part, N, chunks, C, 1.0 / static_cast<double>(HW), s.data<T>());
     return s;
 }
 
@@ -152,14 +158,6 @@ Tensor gated_sum_impl(const std::vector<Tensor>& paths, const Tensor& weights, c
     return y;
 }
 
-// The radix splits of x [N, R*C, H, W] as R channel slices (views, never copies).
-std::vector<Tensor> radix_splits(const Tensor& x, int64_t radix) {
-    const int64_t C = x.size(1) / radix;
-    std::vector<Tensor> splits;
-    for (int64_t r = 0; r < radix; ++r) splits.push_back(x.narrow(1, r * C, C));
-    return splits;
-}
-
 // gx of split_pool: every pixel of split r, channel c gets g[n, c] / HW.
 template <typename T>
 Tensor split_pool_backward_impl(const Tensor& g, const Shape& x_shape, int64_t radix) {
@@ -216,13 +214,7 @@ std::vector<Tensor> split_gated_sum_backward_impl(const Tensor& grad_y, const Te
         }
     }
     Tensor gw = empty({N, radix, C}, x.dtype());
-    T* gwp = gw.data<T>();
-    for (int64_t n = 0; n < N; ++n)
-        for (int64_t i = 0; i < RC; ++i) {
-            double total = 0;
-            for (int64_t k = 0; k < chunks; ++k) total += part[(n * chunks + k) * RC + i];
-            gwp[n * RC + i] = static_cast<T>(total);
-        }
+    add_chunks(part, N, chunks, RC, 1.0, gw.data<T>());
     return {gx, gw};
 }
 
@@ -310,6 +302,13 @@ Tensor gated_sum(const std::vector<Tensor>& paths, const Tensor& weights, const 
     return dispatch_floating(x0.dtype(), "gated_sum", [&](auto tag) {
         return gated_sum_impl<decltype(tag)>(paths, weights, residual, relu);
     });
+}
+
+std::vector<Tensor> radix_splits(const Tensor& x, int64_t radix) {
+    const int64_t C = x.size(1) / radix;
+    std::vector<Tensor> splits;
+    for (int64_t r = 0; r < radix; ++r) splits.push_back(x.narrow(1, r * C, C));
+    return splits;
 }
 
 Tensor split_pool(const Tensor& x, int64_t radix) {

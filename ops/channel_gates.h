@@ -52,6 +52,9 @@ Tensor gate_fc(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_
 Tensor gated_sum(const std::vector<Tensor>& paths, const Tensor& weights, const Tensor& residual = Tensor(),
                  bool relu = false);
 
+// The radix splits of x [N, R*C, H, W] as R channel slices [N, C, H, W] (views, never copies).
+std::vector<Tensor> radix_splits(const Tensor& x, int64_t radix);
+
 // [N, C]: mean over H, W of sum_r x[:, r*C + c] (differentiable; x [N, R*C, H, W]).
 Tensor split_pool(const Tensor& x, int64_t radix);
 

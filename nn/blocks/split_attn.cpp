@@ -100,8 +100,7 @@ bool SplitAttn::can_fuse_gate(const Tensor& input, const Tensor& x) const {
 }
 
 Tensor SplitAttn::gate_fused(const Tensor& x) {
-    std::vector<Tensor> splits;
-    for (int64_t r = 0; r < radix_; ++r) splits.push_back(x.narrow(1, r * out_, out_));
+    const std::vector<Tensor> splits = radix_splits(x, radix_);
     const Tensor gap = pool_sum(splits);  // [B, C]
     const int64_t groups = fc1_->options().groups();
     Tensor z;

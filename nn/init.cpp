@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
+#include "tensor/allocator.h"
 
 namespace cardinal::init {
 namespace {
@@ -35,12 +36,14 @@ int64_t fan_out(const Tensor& w) {
 void uniform_(const Tensor& t, double low, double high, Generator* gen) {
     check_float(t, "uniform_");
     NoGradGuard guard;
+    ReturnFreedBlocks scratch;  // the float64 draw is freed below and never asked for again
     t.copy_(uniform(t.shape(), low, high, DType::Float64, gen));
 }
 
 void normal_(const Tensor& t, double mean, double std, Generator* gen) {
     check_float(t, "normal_");
     NoGradGuard guard;
+    ReturnFreedBlocks scratch;  // the float64 draw is freed below and never asked for again
     t.copy_(normal(t.shape(), mean, std, DType::Float64, gen));
 }
 

@@ -208,8 +208,10 @@ Tensor rectified_conv2d(const Tensor& input, const Tensor& weight, const Tensor&
     return conv2d_impl(input, weight, bias, g, rectify_factor(g, average_mode, input.dtype()));
 }
 
-Tensor conv2d_inference(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                        const Conv2dParams& params, const Tensor& residual, bool relu) {
+namespace {
+
+ConvGeometry validate_inference(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                                const Conv2dParams& params, const Tensor& residual) {
     ConvGeometry g = validate("conv2d_inference", input, weight, bias, params);
     check<Error>(!grad_mode_enabled() ||
                      !(requires_grad(input) || requires_grad(weight) ||
@@ -222,11 +224,32 @@ Tensor conv2d_inference(const Tensor& input, const Tensor& weight, const Tensor&
                           "conv2d_inference: residual ", describe(residual), " must be ",
                           dtype_name(input.dtype()), " ", shape_str(g.output_shape()));
     MacCounter::add(static_cast<int64_t>(g.flops() / 2));
-    if (input.dtype() == DType::Float32)
-        return onednn::conv2d_forward_fused(input, weight, bias, g, residual, relu);
+    return g;
+}
+
+Tensor reference_inference(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                           const ConvGeometry& g, const Tensor& residual, bool relu) {
     Tensor y = reference::conv2d_forward(input, weight, bias, g);
     if (residual.defined()) y = kernels::add(y, residual);
     return relu ? kernels::relu(y) : y;
+}
+
+}  // namespace
+
+Tensor conv2d_inference(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const Conv2dParams& params, const Tensor& residual, bool relu) {
+    const ConvGeometry g = validate_inference(input, weight, bias, params, residual);
+    if (input.dtype() == DType::Float32)
+        return onednn::conv2d_forward_fused(input, weight, bias, g, residual, relu);
+    return reference_inference(input, weight, bias, g, residual, relu);
+}
+
+Tensor conv2d_inference(const Tensor& input, const DerivedWeight& weight, const Tensor& bias,
+                        const Conv2dParams& params, const Tensor& residual, bool relu) {
+    const ConvGeometry g = validate_inference(input, weight.like, bias, params, residual);
+    if (input.dtype() == DType::Float32)
+        return onednn::conv2d_forward_fused(weight.key, weight.make, input, bias, g, residual, relu);
+    return reference_inference(input, weight.make(), bias, g, residual, relu);
 }
 
 }  // namespace cardinal

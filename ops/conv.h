@@ -4,6 +4,7 @@
 // have forward, backward-data, backward-weights and bias gradients.
 #pragma once
 #include <array>
+#include <functional>
 
 #include "tensor/tensor.h"
 
@@ -39,6 +40,23 @@ int64_t conv_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 // the ReLU as oneDNN post-ops inside the convolution; float64 composes the plain ops. `residual`
 // may be undefined; otherwise it has the output's shape.
 Tensor conv2d_inference(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                        const Conv2dParams& params, const Tensor& residual, bool relu);
+
+// A weight computed from others on demand (a convolution's weights with a BatchNorm folded in,
+// nn/layers/conv_bn_fold.h). Why: the float32 convolution keeps the weight reordered into its
+// primitive's layout anyway, so holding the plain derived weight beside that copy and beside
+// the parameters it came from would be a third copy of every weight of an inference network.
+// `make` returns the values (contiguous, shape and dtype of `like`); `key`'s storage version
+// names them: the owner bumps it whenever make() would return something else.
+struct DerivedWeight {
+    Tensor like;
+    Tensor key;
+    std::function<Tensor()> make;
+};
+
+// conv2d_inference with a derived weight: float32 calls make() only when its cached copy is
+// missing or stale; float64 calls it every time (the reference path keeps nothing).
+Tensor conv2d_inference(const Tensor& input, const DerivedWeight& weight, const Tensor& bias,
                         const Conv2dParams& params, const Tensor& residual, bool relu);
 
 }  // namespace cardinal

@@ -3,7 +3,8 @@
 // Why: on these machines the first touch of fresh memory costs ~11 us per 4 KiB page, so a
 // training loop that frees and re-requests its activations every step spends most of its time
 // in page faults. Freed blocks go to a free list keyed by size class and are handed out again;
-// big blocks are mapped with MADV_HUGEPAGE. Memory returns to the system only on empty_cache().
+// big blocks are mapped with MADV_HUGEPAGE. Memory returns to the system only on empty_cache()
+// and inside a ReturnFreedBlocks scope.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -26,5 +27,17 @@ void cache_free(void* p, size_t nbytes);
 AllocatorStats allocator_stats();
 // Gives every cached (free) block back to the system.
 void empty_cache();
+
+// While one is alive, the blocks this thread frees go back to the system instead of to the free
+// lists. For one-off temporaries whose sizes no later request repeats (a weight derived only to
+// be reordered into a convolution's layout, the scratch of building a model): cached, they would
+// stay resident for the life of the process. Nests.
+class ReturnFreedBlocks {
+public:
+    ReturnFreedBlocks();
+    ~ReturnFreedBlocks();
+    ReturnFreedBlocks(const ReturnFreedBlocks&) = delete;
+    ReturnFreedBlocks& operator=(const ReturnFreedBlocks&) = delete;
+};
 
 }  // namespace cardinal

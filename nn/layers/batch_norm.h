@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "nn/module.h"
+#include "ops/conv.h"
 
 namespace cardinal {
 
@@ -37,17 +38,24 @@ public:
     // weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0.
     void reset_parameters();
     // {w', b'}: `conv` (which feeds this BatchNorm) with this BatchNorm's eval-mode affine map
-    // folded in (nn/layers/conv_bn_fold.h); cached until a tensor of either changes.
+    // folded in (nn/layers/conv_bn_fold.h); cached until a tensor of either changes. For the
+    // attention gates' small fcs, which multiply by w' directly.
     std::pair<Tensor, Tensor> folded_into(const Conv2d& conv);
+    // {w' as a DerivedWeight (ops/conv.h), b'}: for a convolution, which keeps w' only in its
+    // own layout, so this BatchNorm keeps b' and the key whose version names w'.
+    std::pair<DerivedWeight, Tensor> folded_lazily_into(const Conv2d& conv);
 
 private:
     Tensor run(const Tensor& x, bool relu);
     int64_t num_features_;
     double eps_, momentum_;
     Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
+    // Brings folded_b_ (and folded_w_ when keep_weight) up to date with the six tensors.
+    void refold(const Conv2d& conv, bool keep_weight);
     std::mutex fold_mutex_;
     std::vector<uint64_t> fold_key_;  // ids and versions of the six tensors folded
     Tensor folded_w_, folded_b_;
+    Tensor fold_version_;  // one element; its version is bumped at every refold (the lazy key)
 };
 
 }  // namespace cardinal

@@ -5,6 +5,7 @@
 
 #include <omp.h>
 
+#include <functional>
 #include <unordered_map>
 
 #include "ops/dnnl/conv_gemm.h"
@@ -242,12 +243,25 @@ struct ConvertedSource {
 };
 thread_local ConvertedSource last_converted_source;
 
-// Runs an entry on user pointers given in the entry's argument order. `weights` is the weight
-// tensor behind the DNNL_ARG_WEIGHTS pointer (when the pass reads weights): a reordered copy of
-// it comes from the weight cache. `source` is the tensor behind DNNL_ARG_SRC when a converted
-// copy of it may be shared with the next convolution (inference only).
-void run(const ConvEntry& e, const std::vector<void*>& pointers, const Tensor& weights = Tensor(),
-         const Tensor& source = Tensor()) {
+// The weight of an inference pass, whose copy in the primitive's layout the weight cache keeps
+// (weight_cache.h): `values` itself, or, when `make` is set, what make() returns, kept under
+// `values` as its key (the made weight is not kept beside its copy).
+struct InferenceWeight {
+    Tensor values;
+    std::function<Tensor()> make;
+    Tensor in(const memory::desc& user_md, const memory::desc& prim_md,
+              const dnnl::reorder* convert) const {
+        return make ? prepared_weights(values, make, user_md, prim_md, convert)
+                    : prepared_weights(values, user_md, prim_md, *convert);
+    }
+};
+
+// Runs an entry on user pointers given in the entry's argument order. `weights` (when the pass
+// reads weights through the cache) is behind the DNNL_ARG_WEIGHTS pointer, which is unused when
+// the weight is made on demand. `source` is the tensor behind DNNL_ARG_SRC when a converted copy
+// of it may be shared with the next convolution (inference only).
+void run(const ConvEntry& e, const std::vector<void*>& pointers,
+         const InferenceWeight* weights = nullptr, const Tensor& source = Tensor()) {
     auto& eng = cpu_engine();
     auto& stream = cpu_stream();
     std::unordered_map<int, memory> args;
@@ -255,14 +269,14 @@ void run(const ConvEntry& e, const std::vector<void*>& pointers, const Tensor& w
     std::vector<std::pair<memory, memory>> outputs_to_convert;  // (primitive's, ours)
     for (size_t i = 0; i < e.args.size(); ++i) {
         const ArgPlan& p = e.args[i];
+        if (p.arg == DNNL_ARG_WEIGHTS && weights && (p.reordered || weights->make)) {
+            buffers.push_back(weights->in(p.user_md, p.prim_md, p.reordered ? &p.convert : nullptr));
+            args.emplace(p.arg, memory(p.prim_md, eng, buffers.back().raw_data()));
+            continue;
+        }
         memory user(p.user_md, eng, pointers[i]);
         if (!p.reordered) {
             args.emplace(p.arg, user);
-            continue;
-        }
-        if (p.arg == DNNL_ARG_WEIGHTS && weights.defined()) {
-            buffers.push_back(prepared_weights(weights, p.user_md, p.prim_md, p.convert));
-            args.emplace(p.arg, memory(p.prim_md, eng, buffers.back().raw_data()));
             continue;
         }
         if (p.arg == DNNL_ARG_SRC && source.defined()) {
@@ -393,7 +407,8 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     ptrs.push_back(y.raw_data());
     // Inference (no graph) reuses reordered weights; in training the optimizer changes them every
     // step, so a cached copy would only cost memory.
-    run(*e, ptrs, training ? Tensor() : wc);
+    const InferenceWeight cached{wc, {}};
+    run(*e, ptrs, training ? nullptr : &cached);
     return y;
 }
 
@@ -434,10 +449,11 @@ std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Te
     return {gw, gb};
 }
 
-Tensor conv2d_forward_fused(const Tensor& x, const Tensor& w, const Tensor& b,
-                           const ConvGeometry& g, const Tensor& residual, bool relu) {
+namespace {
+
+Tensor forward_fused(const Tensor& x, const InferenceWeight& w, const Tensor& b,
+                     const ConvGeometry& g, const Tensor& residual, bool relu) {
     check_f32(x, "input");
-    check_f32(w, "weight");
     if (b.defined()) check_f32(b, "bias");
     if (residual.defined()) {
         check_f32(residual, "residual");
@@ -447,7 +463,8 @@ Tensor conv2d_forward_fused(const Tensor& x, const Tensor& w, const Tensor& b,
     }
     const ConvLayout layout = choose_layout(g, ConvPass::Forward);
     if (layout == ConvLayout::Gemm) {  // our sgemm path has no post-ops: apply them after
-        Tensor y = conv2d_forward(x, w, b, g, false, layout);
+        const Tensor plain = w.make ? w.in(wei_md(g, false), wei_md(g, false), nullptr) : w.values;
+        Tensor y = conv2d_forward(x, plain.view(g.weight_shape()), b, g, false, layout);
         if (residual.defined()) kernels::add_(y, residual);
         if (relu) y = kernels::relu(y);
         return y;
@@ -457,16 +474,30 @@ Tensor conv2d_forward_fused(const Tensor& x, const Tensor& w, const Tensor& b,
     auto e = conv_cache().get(
         make_key(g, ConvPass::Forward, layout, false, b.defined(), post, compute),
         [&] { return make_forward(g, false, b.defined(), layout, post, compute); });
-    Tensor xc = activation(x, g), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
+    Tensor xc = activation(x, g), bc = b.defined() ? b.contiguous() : b;
     Tensor rc = residual.defined() ? activation(residual, g) : residual;
     Tensor y = empty(g.output_shape(), DType::Float32, activation_format(g));
-    std::vector<void*> ptrs{xc.raw_data(), wc.raw_data()};
+    std::vector<void*> ptrs{xc.raw_data(), w.make ? nullptr : w.values.raw_data()};
     if (b.defined()) ptrs.push_back(bc.raw_data());
     ptrs.push_back(y.raw_data());
     if (rc.defined()) ptrs.push_back(rc.raw_data());
     // A bf16 primitive converts its float32 source; the next convolution on the same x reuses it.
-    run(*e, ptrs, wc, compute == bf16 ? xc : Tensor());
+    run(*e, ptrs, &w, compute == bf16 ? xc : Tensor());
     return y;
+}
+
+}  // namespace
+
+Tensor conv2d_forward_fused(const Tensor& x, const Tensor& w, const Tensor& b,
+                           const ConvGeometry& g, const Tensor& residual, bool relu) {
+    check_f32(w, "weight");
+    return forward_fused(x, InferenceWeight{w.contiguous(), {}}, b, g, residual, relu);
+}
+
+Tensor conv2d_forward_fused(const Tensor& weight_key, const std::function<Tensor()>& make_weight,
+                           const Tensor& x, const Tensor& b, const ConvGeometry& g,
+                           const Tensor& residual, bool relu) {
+    return forward_fused(x, InferenceWeight{weight_key, make_weight}, b, g, residual, relu);
 }
 
 std::string conv_impl_info(const ConvGeometry& g, ConvPass pass, ConvLayout layout) {

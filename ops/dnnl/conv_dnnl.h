@@ -7,6 +7,7 @@
 // oneDNN's convolution and runs im2col + dnnl_sgemm per image on NCHW (Gemm, conv_gemm.h).
 // choose_layout() picks per pass from measurements (docs/performance.md).
 #pragma once
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -37,6 +38,12 @@ std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Te
 // y instead of three). residual has the output's shape; x, w, b, residual float32.
 Tensor conv2d_forward_fused(const Tensor& x, const Tensor& w, const Tensor& b,
                            const ConvGeometry& g, const Tensor& residual, bool relu);
+// The same with the weight made on demand (ops/conv.h, DerivedWeight): make_weight() returns it
+// (float32, contiguous) only when the copy in the primitive's layout, cached under weight_key's
+// storage version, is missing or stale; only that copy is kept.
+Tensor conv2d_forward_fused(const Tensor& weight_key, const std::function<Tensor()>& make_weight,
+                           const Tensor& x, const Tensor& b, const ConvGeometry& g,
+                           const Tensor& residual, bool relu);
 
 // oneDNN's name of the implementation a pass runs ("jit:avx512_core", "x64:gemm:jit", ...).
 std::string conv_impl_info(const ConvGeometry& g, ConvPass pass, ConvLayout layout);

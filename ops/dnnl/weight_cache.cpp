@@ -7,6 +7,7 @@
 
 #include "ops/dnnl/dnnl_context.h"
 #include "ops/dnnl/reorder_stats.h"
+#include "tensor/allocator.h"
 
 namespace cardinal::onednn {
 namespace {
@@ -41,12 +42,18 @@ Cache& cache() {
     return c;
 }
 
-Tensor reorder_into_new_buffer(const Tensor& w, const dnnl::memory::desc& user_md,
-                               const dnnl::memory::desc& prim_md, const dnnl::reorder& convert) {
+// `make()` in prim_md: reordered into a new buffer by `convert`, or as made when convert is null.
+Tensor weights_in_layout(const std::function<Tensor()>& make, const dnnl::memory::desc& user_md,
+                         const dnnl::memory::desc& prim_md, const dnnl::reorder* convert) {
+    if (!convert) return make();
+    // A made weight is scratch once reordered: its block goes back to the system, not to a free
+    // list no other request of its size would draw from.
+    ReturnFreedBlocks scratch;
+    const Tensor w = make();
     Tensor buffer = empty({static_cast<int64_t>((prim_md.get_size() + 3) / 4)}, DType::Float32);
     auto& eng = cpu_engine();
     dnnl::memory src(user_md, eng, w.raw_data()), dst(prim_md, eng, buffer.raw_data());
-    convert.execute(cpu_stream(), src, dst);
+    convert->execute(cpu_stream(), src, dst);
     cpu_stream().wait();
     count_reorders();
     return buffer;
@@ -54,17 +61,19 @@ Tensor reorder_into_new_buffer(const Tensor& w, const dnnl::memory::desc& user_m
 
 }  // namespace
 
-Tensor prepared_weights(const Tensor& w, const dnnl::memory::desc& user_md,
-                        const dnnl::memory::desc& prim_md, const dnnl::reorder& convert) {
+Tensor prepared_weights(const Tensor& key, const std::function<Tensor()>& make,
+                        const dnnl::memory::desc& user_md, const dnnl::memory::desc& prim_md,
+                        const dnnl::reorder* convert) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
-    const uint64_t id = w.storage()->id(), version = w.storage()->version();
+    const uint64_t id = key.storage()->id(), version = key.storage()->version();
     if (c.by_storage.find(id) == c.by_storage.end()) c.drop_expired();  // a new weight: forget gone ones
     std::vector<Entry>& list = c.by_storage[id];
     for (Entry& e : list) {
-        if (e.offset != w.offset() || e.md != prim_md) continue;
+        if (e.offset != key.offset() || e.md != prim_md) continue;
         if (e.version != version) {
-            e.buffer = reorder_into_new_buffer(w, user_md, prim_md, convert);
+            e.buffer = Tensor();  // the stale copy goes before the new one is made
+            e.buffer = weights_in_layout(make, user_md, prim_md, convert);
             e.version = version;
             ++c.stats.reorders;
         } else {
@@ -72,12 +81,17 @@ Tensor prepared_weights(const Tensor& w, const dnnl::memory::desc& user_md,
         }
         return e.buffer;
     }
-    Entry e{w.storage(), w.offset(), version, prim_md,
-            reorder_into_new_buffer(w, user_md, prim_md, convert)};
+    Entry e{key.storage(), key.offset(), version, prim_md,
+            weights_in_layout(make, user_md, prim_md, convert)};
     ++c.stats.reorders;
     ++c.stats.entries;
     list.push_back(std::move(e));
     return list.back().buffer;
+}
+
+Tensor prepared_weights(const Tensor& w, const dnnl::memory::desc& user_md,
+                        const dnnl::memory::desc& prim_md, const dnnl::reorder& convert) {
+    return prepared_weights(w, [&] { return w; }, user_md, prim_md, &convert);
 }
 
 WeightCacheStats weight_cache_stats() {

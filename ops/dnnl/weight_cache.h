@@ -8,6 +8,8 @@
 // version (tensor/tensor.h): any in-place write (optimizer step, copy_, load_state_dict) makes
 // the next call reorder again. Entries of freed storages are dropped.
 #pragma once
+#include <functional>
+
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "tensor/tensor.h"
@@ -18,6 +20,15 @@ namespace cardinal::onednn {
 // `convert` (a user -> prim reorder), from the cache when w is unchanged since the last call.
 Tensor prepared_weights(const Tensor& w, const dnnl::memory::desc& user_md,
                         const dnnl::memory::desc& prim_md, const dnnl::reorder& convert);
+
+// The same for a weight made on demand (a convolution's weights with a BatchNorm folded in,
+// nn/layers/conv_bn_fold.h): `key`'s storage (id, offset, version) names the values, and `make`
+// computes them (contiguous, described by `user_md`) only when no entry holds them. Only the
+// copy in prim_md is kept, so the made weight lives just long enough to be reordered. convert
+// is null when prim_md is user_md: then the made tensor itself is kept.
+Tensor prepared_weights(const Tensor& key, const std::function<Tensor()>& make,
+                        const dnnl::memory::desc& user_md, const dnnl::memory::desc& prim_md,
+                        const dnnl::reorder* convert);
 
 struct WeightCacheStats {
     int64_t hits = 0, reorders = 0, entries = 0;

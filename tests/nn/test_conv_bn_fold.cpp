@@ -11,6 +11,7 @@
 #include "ops/conv.h"
 #include "optim/sgd.h"
 #include "tensor/memory_format.h"
+#include "tensor/allocator.h"
 #include "tensor/random.h"
 
 using namespace cardinal;
@@ -149,4 +150,90 @@ TEST_CASE("conv2d_inference refuses inputs that need a gradient", "[nn][fold]") 
     NoGradGuard ng;
     CHECK_THROWS_WITH(conv2d_inference(x, w, Tensor(), params, bad, true),
                       Catch::Contains("residual"));
+}
+
+TEST_CASE("a derived weight is made only when stale and kept only in the convolution's layout",
+          "[nn][fold]") {
+    // conv2d_inference with a DerivedWeight (ops/conv.h): float32 keeps the weight reordered
+    // for its primitive (or as made, where the primitive reads the plain layout) and calls
+    // make() again only when the key's version moves; float64 makes it on every call.
+    Generator gen(5);
+    struct Case {
+        Shape weight, input;
+        int64_t groups;
+        MemoryFormat format;
+        bool reordered;  // the primitive reads a blocked weight layout: the made tensor is freed
+    };
+    const std::vector<Case> cases = {
+        {{32, 4, 3, 3}, {2, 32, 8, 8}, 8, MemoryFormat::Contiguous, true},
+        {{32, 4, 3, 3}, {2, 32, 8, 8}, 8, MemoryFormat::ChannelsLast, true},
+        {{24, 16, 1, 1}, {3, 16, 1, 1}, 1, MemoryFormat::ChannelsLast, false},  // an fc (Gemm)
+    };
+    for (const Case& c : cases) {
+        INFO("weight " << shape_str(c.weight) << " " << memory_format_name(c.format));
+        Conv2dParams params;
+        params.groups = c.groups;
+        params.padding = {c.weight[2] / 2, c.weight[3] / 2};
+        const Tensor w = randn(c.weight, DType::Float32, &gen), b = randn({c.weight[0]}, DType::Float32, &gen);
+        const Tensor x = to_memory_format(randn(c.input, DType::Float32, &gen), c.format);
+        const Tensor key = zeros({1});
+        int made = 0;
+        std::weak_ptr<Storage> last_made;
+        DerivedWeight dw{w, key, [&] {
+                             ++made;
+                             Tensor v = w * 2.0;  // a fresh tensor, as a fold makes
+                             last_made = v.storage();
+                             return v;
+                         }};
+        NoGradGuard ng;
+        Tensor expected;
+        {
+            const Tensor w2 = w * 2.0;
+            expected = conv2d_inference(x, w2, b, params, Tensor(), true);
+        }
+        CHECK(max_abs_diff(conv2d_inference(x, dw, b, params, Tensor(), true), expected) < 1e-5);
+        CHECK(made == 1);
+        CHECK(last_made.expired() == c.reordered);
+        CHECK(max_abs_diff(conv2d_inference(x, dw, b, params, Tensor(), true), expected) < 1e-5);
+        CHECK(made == 1);  // the cached copy served
+        key.storage()->bump_version();
+        CHECK(max_abs_diff(conv2d_inference(x, dw, b, params, Tensor(), true), expected) < 1e-5);
+        CHECK(made == 2);  // stale: made again
+        const Tensor w64 = w.to(DType::Float64);
+        DerivedWeight dw64{w64, key, [&] {
+                               ++made;
+                               return w64 * 2.0;
+                           }};
+        const Tensor y64 = conv2d_inference(x.to(DType::Float64), dw64, b.to(DType::Float64), params,
+                                            Tensor(), true);
+        conv2d_inference(x.to(DType::Float64), dw64, b.to(DType::Float64), params, Tensor(), true);
+        CHECK(made == 4);  // float64 keeps nothing
+        CHECK(max_abs_diff(y64, expected.to(DType::Float64)) < 1e-4);
+    }
+}
+
+TEST_CASE("folding into a convolution holds no plain folded weight", "[nn][fold]") {
+    // The BatchNorm keeps b' and a key; the convolution keeps w' in its own layout. A second
+    // plain copy of w' would show as one more weight's bytes in use.
+    Generator gen(8);
+    Pair p(Conv2dOptions(64, 64, 3).padding(1).groups(2).bias(false), &gen);
+    const Tensor x = randn({1, 64, 10, 10}, DType::Float32, &gen);
+    NoGradGuard ng;
+    p.conv.to(DType::Float32);
+    p.bn.to(DType::Float32);
+    const int64_t before = allocator_stats().bytes_in_use;
+    Tensor y = conv_bn_act(p.conv, p.bn, x, true);  // the first call folds and reorders
+    const int64_t kept = allocator_stats().bytes_in_use - before - y.numel() * 4;
+    const int64_t weight_bytes = p.conv.weight().numel() * 4;
+    INFO("kept " << kept << " bytes beside the output; the weight has " << weight_bytes);
+    CHECK(kept >= weight_bytes);          // the reordered copy
+    CHECK(kept < weight_bytes * 3 / 2);   // and no plain folded one
+    const int64_t in_use = allocator_stats().bytes_in_use;
+    y = Tensor();
+    y = conv_bn_act(p.conv, p.bn, x, true);
+    CHECK(allocator_stats().bytes_in_use == in_use);  // steady: nothing made or kept anew
+    auto [dw, bias] = p.bn.folded_lazily_into(p.conv);
+    CHECK(bias.shape() == Shape{64});
+    CHECK(dw.key.numel() == 1);  // the key is one element, not a weight
+    CHECK(max_rel(y, reference(p, x, true, Tensor())) < 1e-5);
 }

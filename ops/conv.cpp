@@ -27,6 +27,7 @@
 #include "autograd/grad_mode.h"
 #include "ops/conv_geometry.h"
 #include "ops/dnnl/conv_dnnl.h"
+#include "ops/dnnl/weight_cache.h"
 #include "ops/reference/conv_reference.h"
 #include "tensor/kernels.h"
 #include "tensor/memory_format.h"
@@ -167,6 +168,8 @@ Tensor conv2d_impl(const Tensor& x, const Tensor& w, const Tensor& b, const Conv
                    const Tensor& factor) {
     MacCounter::add(static_cast<int64_t>(g.flops() / 2));
     auto node = make_node<Conv2dBackward>({x, w, b});
+    // A weight being trained changes at the next step: its inference copies would only hold memory.
+    if (node && node->needs_input_grad(1)) release_inference_copies(w);
     Tensor y = forward_pass(x, w, b, g, node != nullptr);
     if (factor.defined()) y = scale_planes(y, factor);
     if (node) {
@@ -242,6 +245,10 @@ Tensor conv2d_inference(const Tensor& input, const Tensor& weight, const Tensor&
     if (input.dtype() == DType::Float32)
         return onednn::conv2d_forward_fused(input, weight, bias, g, residual, relu);
     return reference_inference(input, weight, bias, g, residual, relu);
+}
+
+void release_inference_copies(const Tensor& weight_or_key) {
+    if (weight_or_key.defined()) onednn::forget_weights(weight_or_key);
 }
 
 Tensor conv2d_inference(const Tensor& input, const DerivedWeight& weight, const Tensor& bias,

@@ -54,6 +54,10 @@ struct DerivedWeight {
     std::function<Tensor()> make;
 };
 
+// Drops the copies conv2d_inference keeps of a weight (or of a DerivedWeight, given its key). For
+// weights about to be trained: conv2d does it itself for a weight that will get a gradient.
+void release_inference_copies(const Tensor& weight_or_key);
+
 // conv2d_inference with a derived weight: float32 calls make() only when its cached copy is
 // missing or stale; float64 calls it every time (the reference path keeps nothing).
 Tensor conv2d_inference(const Tensor& input, const DerivedWeight& weight, const Tensor& bias,

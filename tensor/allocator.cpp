@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -73,6 +74,7 @@ void* cache_alloc(size_t nbytes) {
             c.stats.cache_hits++;
             c.stats.live_blocks++;
             c.stats.bytes_in_use += cls;
+            c.stats.peak_bytes_in_use = std::max(c.stats.peak_bytes_in_use, c.stats.bytes_in_use);
             return p;
         }
     }
@@ -81,6 +83,7 @@ void* cache_alloc(size_t nbytes) {
     c.stats.system_allocations++;
     c.stats.live_blocks++;
     c.stats.bytes_in_use += cls;
+    c.stats.peak_bytes_in_use = std::max(c.stats.peak_bytes_in_use, c.stats.bytes_in_use);
     c.stats.bytes_reserved += cls;
     return p;
 }

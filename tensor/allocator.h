@@ -15,6 +15,7 @@ struct AllocatorStats {
     int64_t system_allocations = 0;  // blocks obtained from the OS so far
     int64_t live_blocks = 0;         // blocks currently handed out (live tensor storages)
     int64_t bytes_in_use = 0;        // bytes of those blocks (size-class rounded)
+    int64_t peak_bytes_in_use = 0;   // the most bytes_in_use has been
     int64_t bytes_reserved = 0;      // bytes held from the OS: in use + cached
     int64_t cache_hits = 0;          // requests served from the free lists
 };

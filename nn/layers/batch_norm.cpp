@@ -38,7 +38,12 @@ Tensor BatchNorm2d::run(const Tensor& x, bool relu) {
                       "): expected input [N, ", num_features_, ", H, W], got ", describe(x));
     const auto op = relu ? batch_norm2d_relu : batch_norm2d;
     Tensor y = op(x, weight_, bias_, running_mean_, running_var_, is_training(), momentum_, eps_);
-    if (is_training()) num_batches_tracked_.fill_(num_batches_tracked_.item() + 1.0);
+    if (is_training()) {
+        num_batches_tracked_.fill_(num_batches_tracked_.item() + 1.0);
+        // The statistics just moved: the convolution's copy of the folded weight is stale.
+        std::lock_guard<std::mutex> lock(fold_mutex_);
+        if (fold_version_.defined()) release_inference_copies(fold_version_);
+    }
     return y;
 }
 

@@ -94,6 +94,15 @@ Tensor prepared_weights(const Tensor& w, const dnnl::memory::desc& user_md,
     return prepared_weights(w, [&] { return w; }, user_md, prim_md, &convert);
 }
 
+void forget_weights(const Tensor& key) {
+    Cache& c = cache();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    auto it = c.by_storage.find(key.storage()->id());
+    if (it == c.by_storage.end()) return;
+    c.stats.entries -= static_cast<int64_t>(it->second.size());
+    c.by_storage.erase(it);
+}
+
 WeightCacheStats weight_cache_stats() {
     std::lock_guard<std::mutex> lock(cache().mutex);
     return cache().stats;

@@ -30,6 +30,10 @@ Tensor prepared_weights(const Tensor& key, const std::function<Tensor()>& make,
                         const dnnl::memory::desc& user_md, const dnnl::memory::desc& prim_md,
                         const dnnl::reorder* convert);
 
+// Drops every copy kept under `key`'s storage (a weight about to be trained: its copies would go
+// stale at the first optimizer step and only hold memory until the next inference call).
+void forget_weights(const Tensor& key);
+
 struct WeightCacheStats {
     int64_t hits = 0, reorders = 0, entries = 0;
 };

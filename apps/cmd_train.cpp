@@ -37,7 +37,7 @@ nlohmann::json checkpoint_options(const std::string& path) {
         fail<FormatError>(path, ": checkpoint metadata 'options' is not JSON");
     }
     check<FormatError>(j.is_object(), path, ": checkpoint metadata 'options' is not an object");
-    for (const char* k : {"out", "resume", "stop_after", "threads", "progress", "config"})
+    for (const char* k : {"out", "resume", "stop_after", "threads", "progress", "config", "skip_nonfinite"})
         j.erase(k);
     return j;
 }
@@ -154,6 +154,10 @@ void add_train_command(CLI::App& app) {
                                   "the defaults)"));
     add("stop_after", cmd->add_option("--stop-after", r.stop_after,
                                       "Stop after this epoch (continue later with --resume)"));
+    add("skip_nonfinite",
+        cmd->add_flag("--skip-nonfinite", r.skip_nonfinite,
+                      "Skip batches whose loss is NaN or Inf (counted in the log and "
+                      "metrics.jsonl) instead of stopping"));
     add("progress", cmd->add_option("--progress", r.progress,
                                     "auto (a bar on a terminal, else log lines) | bar | log | "
                                     "none")

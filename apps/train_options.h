@@ -65,6 +65,7 @@ struct TrainOptions {
     std::string resume;             // checkpoint to continue from
     int64_t stop_after = 0;         // stop after this epoch (1-based, 0: run all) to resume later
     std::string progress = "auto";  // auto (bar on a terminal) | bar | log | none
+    bool skip_nonfinite = false;    // skip (and count) batches whose loss is NaN/Inf, not stop
 
     // Throws ValueError naming the flag for any out-of-range value.
     void validate() const;

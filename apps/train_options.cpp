@@ -92,6 +92,8 @@ void TrainOptions::validate() const {
                       "train: --threads must be from 1 to 4096 (0: all cores), got ", threads);
     check<UsageError>(!out.empty(), "train: --out DIR is required");
     check<UsageError>(stop_after >= 0, "train: --stop-after must be >= 0, got ", stop_after);
+    check<UsageError>(checkpoint_every >= 0, "train: --checkpoint-every must be >= 0 (steps; 0: "
+                      "only after each epoch), got ", checkpoint_every);
     check<UsageError>(
         progress == "auto" || progress == "bar" || progress == "log" || progress == "none",
         "train: --progress must be auto, bar, log or none, got '", progress, "'");
@@ -104,7 +106,8 @@ double TrainOptions::effective_warmup_epochs() const {
 
 nlohmann::json TrainOptions::recipe() const {
     nlohmann::json j = to_json();
-    for (const char* k : {"out", "resume", "stop_after", "skip_nonfinite"}) j.erase(k);
+    for (const char* k : {"out", "resume", "stop_after", "checkpoint_every", "skip_nonfinite"})
+        j.erase(k);
     return j;
 }
 
@@ -140,6 +143,7 @@ nlohmann::json TrainOptions::to_json() const {
         {"out", out},
         {"resume", resume},
         {"stop_after", stop_after},
+        {"checkpoint_every", checkpoint_every},
         {"progress", progress},
         {"skip_nonfinite", skip_nonfinite},
     };
@@ -183,6 +187,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
                                    "out",
                                    "resume",
                                    "stop_after",
+                                   "checkpoint_every",
                                    "progress",
                                    "skip_nonfinite",
                                    "init_weights"};
@@ -228,6 +233,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
     take(j, "out", out, source);
     take(j, "resume", resume, source);
     take(j, "stop_after", stop_after, source);
+    take(j, "checkpoint_every", checkpoint_every, source);
     take(j, "progress", progress, source);
     take(j, "skip_nonfinite", skip_nonfinite, source);
     take(j, "init_weights", init_weights, source);

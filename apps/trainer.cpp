@@ -23,6 +23,7 @@
 #include "optim/schedule.h"
 #include "optim/sgd.h"
 #include "tensor/error.h"
+#include "tensor/escape.h"
 #include "tensor/parallel.h"
 
 namespace cardinal::apps {
@@ -90,6 +91,19 @@ uint64_t uint64_of(const SafetensorsFile& f, const std::string& name) {
 }
 
 // Everything a run owns, declared so that users die before what they point to.
+struct EpochTotals {
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    int64_t skipped = 0;  // batches with a NaN/Inf loss skipped by --skip-nonfinite
+    double lr = 0;
+    double train_seconds = 0;  // of the batches so far (a resumed epoch adds its earlier part)
+
+    nlohmann::json to_json() const {
+        return {{"loss_sum", loss_sum}, {"correct", correct}, {"seen", seen}, {"lr", lr},
+                {"train_seconds", train_seconds}, {"skipped", skipped}};
+    }
+};
+
 struct Run {
     ModelChoice choice;
     DataSpec data;
@@ -100,6 +114,8 @@ struct Run {
     std::unique_ptr<DataLoader> train_loader, test_loader;
     std::vector<EpochMetrics> history;
     int64_t start_epoch = 0;  // epochs already done
+    int64_t start_step = 0;   // batches of epoch start_epoch already done (a mid-epoch checkpoint)
+    EpochTotals start_totals; // and their running totals
 };
 
 // A named model follows the data set's channels and classes; an explicit config must match.
@@ -176,8 +192,13 @@ void build_optimizer(Run& run, const TrainOptions& o) {
     run.scheduler = std::make_unique<LRScheduler>(*run.optimizer, s);
 }
 
+// `step` > 0: a mid-epoch checkpoint (--checkpoint-every) after `step` batches of epoch
+// `epochs_done` (0-based), whose running totals are `totals`.
 void save_checkpoint(const Run& run, const TrainOptions& o, int64_t epochs_done,
-                     const std::string& path) {
+                     const std::string& path, int64_t step = 0,
+                     const EpochTotals& totals = EpochTotals()) {
+    // Every failure below leaves the previous checkpoint as it was (save_safetensors writes a
+    // temporary file and renames it into place only when it is complete and synced).
     NamedTensors t = with_prefix(run.model->state_dict(), "model.");
     for (auto& kv : with_prefix(run.optimizer->state_dict(), "optimizer.")) t.push_back(kv);
     for (auto& kv : with_prefix(run.scheduler->state_dict(), "scheduler.")) t.push_back(kv);
@@ -189,14 +210,36 @@ void save_checkpoint(const Run& run, const TrainOptions& o, int64_t epochs_done,
     nlohmann::json options = o.to_json();
     options.erase("config");
     options["model_kwargs"] = run.choice.config.to_json();
-    save_safetensors(path, t,
-                     {{"format", kCheckpointFormat},
-                      {"model", run.choice.name},
-                      {"config", run.choice.config.to_json().dump()},
-                      {"options", options.dump()},
-                      {"history", history.dump()},
-                      {"epoch", std::to_string(epochs_done)},
-                      {"threads", std::to_string(get_num_threads())}});
+    try {
+        save_safetensors(path, t,
+                         {{"format", kCheckpointFormat},
+                          {"model", run.choice.name},
+                          {"config", run.choice.config.to_json().dump()},
+                          {"options", options.dump()},
+                          {"history", history.dump()},
+                          {"epoch", std::to_string(epochs_done)},
+                          {"step", std::to_string(step)},
+                          {"epoch_totals", totals.to_json().dump()},
+                          {"threads", std::to_string(get_num_threads())}});
+    } catch (const Error& e) {
+        fail<Error>("train: stopped: cannot write the checkpoint after ",
+                    step > 0 ? std::to_string(step) + " batches of epoch " +
+                                   std::to_string(epochs_done + 1)
+                             : "epoch " + std::to_string(epochs_done),
+                    " (", e.what(), "); the previous checkpoint, if any, is unchanged");
+    }
+}
+
+// A run killed while writing a checkpoint leaves its temporary file (checkpoint.safetensors
+// .tmp-XXXXXX) behind; the next run in the directory removes it.
+void remove_stale_checkpoint_temporaries(const std::string& checkpoint_path) {
+    const fs::path cp(checkpoint_path);
+    const std::string prefix = cp.filename().string() + ".tmp-";
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(cp.parent_path(), ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) == 0 && entry.is_regular_file(ec)) fs::remove(entry.path(), ec);
+    }
 }
 
 // Reads --resume and checks it is a training checkpoint (before the data set is loaded, so a
@@ -248,9 +291,26 @@ void load_checkpoint(Run& run, const TrainOptions& o, const SafetensorsFile& f, 
                       saved_opt, ", this run uses ", o.optimizer);
 
     const int64_t epochs_done = static_cast<int64_t>(uint64_of(f, "epoch"));
-    check<ValueError>(epochs_done >= 1 && epochs_done < o.epochs, "--resume ", path,
-                      ": checkpoint has finished ", epochs_done, " epoch(s) and this run has --epochs ",
-                      o.epochs, " (raise --epochs to train further)");
+    // Batches done in the next epoch: written by --checkpoint-every (absent in older files).
+    int64_t step = 0;
+    if (!meta("step").empty()) {
+        try {
+            size_t used = 0;
+            step = std::stoll(meta("step"), &used);
+            check<FormatError>(used == meta("step").size() && step >= 0, "");
+        } catch (const std::exception&) {
+            fail<FormatError>(path, ": checkpoint metadata 'step' is not a step count: '",
+                              escape_for_message(meta("step")), "'");
+        }
+    }
+    const int64_t batches = run.train_loader->num_batches();
+    check<ValueError>(step < batches, "--resume ", path, ": checkpoint is ", step,
+                      " batches into an epoch, but this run has only ", batches,
+                      " batches per epoch (resume with the same --batch and --limit-train)");
+    check<ValueError>(epochs_done >= (step > 0 ? 0 : 1) && epochs_done < o.epochs, "--resume ",
+                      path, ": checkpoint has finished ", epochs_done,
+                      " epoch(s) and this run has --epochs ", o.epochs,
+                      " (raise --epochs to train further)");
     try {
         run.model->load_state_dict(strip_prefix(f.tensors, "model."));
         run.optimizer->load_state_dict(strip_prefix(f.tensors, "optimizer."));
@@ -268,6 +328,21 @@ void load_checkpoint(Run& run, const TrainOptions& o, const SafetensorsFile& f, 
     check<FormatError>(static_cast<int64_t>(run.history.size()) == epochs_done, path, ": history has ",
                        run.history.size(), " epochs, checkpoint says ", epochs_done);
     run.start_epoch = epochs_done;
+    run.start_step = step;
+    if (step > 0) {
+        try {
+            const nlohmann::json t = nlohmann::json::parse(meta("epoch_totals"));
+            run.start_totals.loss_sum = t.at("loss_sum").get<double>();
+            run.start_totals.correct = t.at("correct").get<int64_t>();
+            run.start_totals.seen = t.at("seen").get<int64_t>();
+            run.start_totals.skipped = t.value("skipped", int64_t{0});
+            run.start_totals.lr = t.at("lr").get<double>();
+            run.start_totals.train_seconds = t.at("train_seconds").get<double>();
+        } catch (const nlohmann::json::exception&) {
+            fail<FormatError>(path, ": checkpoint metadata 'epoch_totals' is not the running "
+                              "totals of a mid-epoch checkpoint");
+        }
+    }
     const std::string threads = meta("threads");
     if (log && !threads.empty() && threads != std::to_string(get_num_threads()))
         std::fprintf(log,
@@ -284,20 +359,18 @@ void write_outputs(const Run& run, const TrainOptions& o, int64_t epochs_done,
                       render_curves_svg(run.history, run.choice.name + " on " + run.data.kind));
 }
 
-struct EpochTotals {
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    int64_t skipped = 0;  // batches with a NaN/Inf loss skipped by --skip-nonfinite
-    double lr = 0;
-};
-
+// Trains one epoch from batch `first_batch` on, `t` holding the totals of the batches before
+// it. With --checkpoint-every N, every N-th step (counted from the start of training) that does
+// not end the epoch writes a mid-epoch checkpoint (the epoch's end writes one anyway).
 EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* log,
-                        ProgressMode mode) {
+                        ProgressMode mode, int64_t first_batch, EpochTotals t,
+                        const std::string& checkpoint_path) {
     DataLoader& loader = *run.train_loader;
-    loader.start_epoch(epoch);
+    loader.start_epoch(epoch, first_batch);
     run.model->train();
     EpochProgress progress(log, mode, epoch + 1, o.epochs, loader.num_batches());
-    EpochTotals t;
+    const auto t0 = Clock::now();
+    const double seconds_before = t.train_seconds;
     Batch batch;
     while (loader.next(batch)) {
         Tensor logits = run.model->forward(batch.images);
@@ -324,8 +397,15 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
         t.seen += n;
         progress.update(batch.index + 1, t.loss_sum / t.seen,
                         static_cast<double>(t.correct) / t.seen, t.seen);
+        const int64_t steps_done = epoch * loader.num_batches() + batch.index + 1;
+        if (o.checkpoint_every > 0 && steps_done % o.checkpoint_every == 0 &&
+            batch.index + 1 < loader.num_batches()) {
+            t.train_seconds = seconds_before + seconds_since(t0);
+            save_checkpoint(run, o, epoch, checkpoint_path, batch.index + 1, t);
+        }
     }
     progress.finish();
+    t.train_seconds = seconds_before + seconds_since(t0);
     return t;
 }
 
@@ -395,6 +475,7 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     result.model_path = (fs::path(o.out) / "model.safetensors").string();
     result.metrics_path = (fs::path(o.out) / "metrics.jsonl").string();
     result.curves_path = (fs::path(o.out) / "curves.svg").string();
+    remove_stale_checkpoint_temporaries(result.checkpoint_path);
 
     auto train_set = load_split(run.data, true);
     auto test_set = load_split(run.data, false);
@@ -443,7 +524,10 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                      long(run.test_loader->size()), long(run.train_loader->num_batches()),
                      long(o.batch), run.optimizer->name(), o.lr, o.schedule.c_str(),
                      get_num_threads(), o.out.c_str());
-        if (run.start_epoch > 0)
+        if (run.start_step > 0)
+            std::fprintf(log, "resuming epoch %ld after batch %ld from %s\n",
+                         long(run.start_epoch + 1), long(run.start_step), o.resume.c_str());
+        else if (run.start_epoch > 0)
             std::fprintf(log, "resuming after epoch %ld from %s\n", long(run.start_epoch),
                          o.resume.c_str());
         std::fflush(log);
@@ -452,9 +536,11 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     const int64_t last = o.stop_after > 0 ? std::min(o.stop_after, o.epochs) : o.epochs;
     double cum = run.history.empty() ? 0.0 : run.history.back().cum_seconds;
     for (int64_t epoch = run.start_epoch; epoch < last; ++epoch) {
-        const auto t0 = Clock::now();
-        EpochTotals t = train_epoch(run, o, epoch, log, mode);
-        const double train_s = seconds_since(t0);
+        const bool resumed_mid_epoch = epoch == run.start_epoch && run.start_step > 0;
+        EpochTotals t = train_epoch(run, o, epoch, log, mode, resumed_mid_epoch ? run.start_step : 0,
+                                    resumed_mid_epoch ? run.start_totals : EpochTotals(),
+                                    result.checkpoint_path);
+        const double train_s = t.train_seconds;
         const auto t1 = Clock::now();
         EvalResult ev = evaluate(*run.model, *run.test_loader, run.choice.config.num_classes);
         const double eval_s = seconds_since(t1);

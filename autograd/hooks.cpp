@@ -56,6 +56,19 @@ void register_hook(const Tensor& t, GradHook fn) {
     m->grad_fn->hooks->hooks.push_back({m->output_nr, std::move(fn)});
 }
 
+void register_post_accumulate_hook(const Tensor& leaf, std::function<void(const Tensor&)> fn) {
+    check<AutogradError>(leaf.defined() && requires_grad(leaf) && is_leaf(leaf),
+                         "register_post_accumulate_hook: expected a leaf that requires grad, got ",
+                         leaf.defined() ? describe(leaf) : std::string("undefined"),
+                         leaf.defined() && !is_leaf(leaf) ? " (not a leaf)" : "");
+    check<ValueError>(static_cast<bool>(fn), "register_post_accumulate_hook: empty function");
+    autograd_meta(leaf)->post_accumulate_hooks.push_back(std::move(fn));
+}
+
+void clear_post_accumulate_hooks(const Tensor& leaf) {
+    if (AutogradMeta* m = autograd_meta(leaf)) m->post_accumulate_hooks.clear();
+}
+
 void run_node_hooks(const Node& node, std::vector<Tensor>& grad_outputs) {
     for (const NodeHooks::SlotHook& h : node.hooks->hooks) {
         Tensor& g = grad_outputs.at(h.slot);

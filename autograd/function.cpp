@@ -66,7 +66,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
     } else {
         kernels::add_(m.grad, g);
     }
-    for (const auto& fn : m.post_accumulate_hooks) fn(leaf);
+    run_post_accumulate_hooks(leaf);
     return {};
 }
 

@@ -39,6 +39,8 @@ void register_hook(const Tensor& t, GradHook fn);
 void register_post_accumulate_hook(const Tensor& leaf, std::function<void(const Tensor&)> fn);
 // Removes every post-accumulate hook of the leaf.
 void clear_post_accumulate_hooks(const Tensor& leaf);
+// Runs the leaf's post-accumulate hooks. Called by AccumulateGrad after accumulating.
+void run_post_accumulate_hooks(const Tensor& leaf);
 
 // The hooks of one node, created only when a hook is registered on one of its outputs.
 struct NodeHooks {

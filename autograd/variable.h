@@ -19,9 +19,6 @@ struct AutogradMeta : AutogradMetaBase {
     // Leaves: register_hook functions, run on the incoming gradient before it is accumulated
     // (non-leaf hooks live on grad_fn; see autograd/hooks.h).
     std::vector<std::function<Tensor(const Tensor&)>> leaf_hooks;
-    // Leaves: register_post_accumulate_hook functions, run once grad holds this backward's
-    // gradient (dist/ starts a bucket's allreduce from here, overlapping the rest of backward).
-    std::vector<std::function<void(const Tensor&)>> post_accumulate_hooks;
 };
 
 // The tensor's autograd state, or null when it has none.

@@ -177,7 +177,7 @@ void add_gradcheck_command(CLI::App& app) {
     cmd->add_flag("--list", a->list, "List every op and block with its options and defaults");
     cmd->callback([a] {
         const int code = run(*a);
-        if (code != 0) throw ExitCode(code);
+        if (code != 0) throw ExitCode{code};  // braces: clang 14 has no parenthesised aggregate init
     });
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "apps/commands.h"
+#include "apps/model_flag.h"
 #include "models/infer.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
@@ -81,6 +82,9 @@ void add_infer_command(CLI::App& app) {
                   "Keep the model's own fc when the file's has another class count");
     cmd->callback([args]() {
         InferOptions& o = args->options;
+        // A mistyped --model is a usage error naming the closest model, before anything else
+        // (a missing --weights, say) is reported about it.
+        if (!o.model.empty()) model_name_flag(o.model);
         parse_run_dtype(args->dtype, o);
         if (args->threads < 0)
             fail<UsageError>("infer: --threads must be positive, got ", args->threads);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/model_flag.h"
 #include "models/pretrained.h"
 #include "models/resnet.h"
 #include "models/resnet_config.h"
@@ -40,13 +41,16 @@ void add_models_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("models", "List the named models and timm's pretrained tags");
     auto as_json = std::make_shared<bool>(false);  // outlives this function: parse runs later
     auto only = std::make_shared<std::vector<std::string>>();
+    auto positional = std::make_shared<std::vector<std::string>>();
     cmd->add_option("--model", *only, "Only these models (architecture names; ARCH.TAG is fine)");
+    cmd->add_option("names", *positional, "Same as --model: `cardinal models resnest50d`");
     cmd->add_flag("--json", *as_json,
                   "JSON Lines: config, parameters, GMACs, default tag and its eval config, tags "
                   "(builds every model: takes a few seconds)");
-    cmd->callback([as_json, only]() {
+    cmd->callback([as_json, only, positional]() {
         std::vector<std::string> names;
-        for (const std::string& n : *only) names.push_back(resolve_model_name(n).architecture);
+        for (const auto* list : {only.get(), positional.get()})
+            for (const std::string& n : *list) names.push_back(model_name_flag(n).architecture);
         if (names.empty()) names = model_names();
         for (const std::string& name : names) {
             if (*as_json) {

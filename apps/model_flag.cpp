@@ -12,4 +12,12 @@ const ModelInfo& model_flag(const std::string& name) {
     }
 }
 
+ModelName model_name_flag(const std::string& name) {
+    try {
+        return resolve_model_name(name);
+    } catch (const ValueError& e) {
+        throw UsageError(e.what());  // unknown architecture (with a suggestion) or unknown tag
+    }
+}
+
 }  // namespace cardinal::apps

@@ -3,10 +3,13 @@
 #pragma once
 #include <string>
 
+#include "models/pretrained.h"
 #include "models/resnet_config.h"
 
 namespace cardinal::apps {
 
 const ModelInfo& model_flag(const std::string& name);
+// The same for a name that may carry a pretrained tag (ARCH.TAG: `models`, `infer`).
+ModelName model_name_flag(const std::string& name);
 
 }  // namespace cardinal::apps

@@ -8,6 +8,8 @@
 #include "models/embedded_data.h"
 #include "models/resnet_config.h"
 #include "tensor/error.h"
+#include "tensor/escape.h"
+#include "tensor/suggest.h"
 
 namespace cardinal {
 namespace {
@@ -136,8 +138,13 @@ ModelName resolve_model_name(const std::string& name) {
             return out;
         }
     std::string known;
-    for (const PretrainedCfg& c : tags) known += (known.empty() ? "" : ", ") + c.name();
-    fail<ValueError>("unknown tag '", tag, "' of model '", out.architecture, "' (",
+    std::vector<std::string> tag_names;
+    for (const PretrainedCfg& c : tags) {
+        known += (known.empty() ? "" : ", ") + c.name();
+        tag_names.push_back(c.tag);
+    }
+    fail<ValueError>("unknown tag '", escape_for_message(tag), "' of model '", out.architecture,
+                     "'", did_you_mean(tag, tag_names), " (",
                      known.empty() ? std::string("it has no pretrained tags") : "known: " + known,
                      ")");
 }

@@ -416,8 +416,11 @@ std::vector<Tensor> AvgPool2dBackward::apply(std::vector<Tensor>&& g) {
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation,
                   bool ceil_mode) {
     const PoolDims dm = pool_detail::check_input(x, "max_pool2d");
-    auto [rows, cols] =
-        make_axes("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode, true);
+    // Named variables, not a structured binding: clang before 16 cannot capture those in the
+    // lambda below (the fuzz build, scripts/fuzz.sh, uses clang 14).
+    const auto axes = make_axes("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode, true);
+    const Axis& rows = axes[0];
+    const Axis& cols = axes[1];
     const Tensor xc = to_memory_format(x, suggest_memory_format(x));
     const bool cl = memory_format_of(xc) == MemoryFormat::ChannelsLast;
     std::vector<int32_t> argmax;
@@ -433,8 +436,11 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Si
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bool ceil_mode,
                   bool count_include_pad) {
     const PoolDims dm = pool_detail::check_input(x, "avg_pool2d");
-    auto [rows, cols] =
-        make_axes("avg_pool2d", x, kernel, stride, padding, {1, 1}, ceil_mode, count_include_pad);
+    // Named variables, not a structured binding: clang before 16 cannot capture those in the
+    // lambda below (the fuzz build, scripts/fuzz.sh, uses clang 14).
+    const auto axes = make_axes("avg_pool2d", x, kernel, stride, padding, {1, 1}, ceil_mode, count_include_pad);
+    const Axis& rows = axes[0];
+    const Axis& cols = axes[1];
     const Tensor xc = to_memory_format(x, suggest_memory_format(x));
     const bool cl = memory_format_of(xc) == MemoryFormat::ChannelsLast;
     Tensor y = dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {

@@ -2,7 +2,8 @@
 # Sets up (packages, configure, build) and runs the whole test suite, then the sanitizer builds
 # (scripts/sanitize.sh: the whole suite under AddressSanitizer + LeakSanitizer + UBSan, the
 # threaded tests under ThreadSanitizer; any report fails). CARDINAL_SKIP_SANITIZERS=1 skips
-# them for a quick local run.
+# them for a quick local run. Then every fuzz target runs for 20 s (scripts/fuzz.sh; any finding
+# fails); CARDINAL_SKIP_FUZZ=1 skips that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,4 +11,7 @@ BUILD_DIR=${CARDINAL_BUILD_DIR:-build}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "$@"
 if [ "${CARDINAL_SKIP_SANITIZERS:-0}" != 1 ]; then
   bash scripts/sanitize.sh all
+fi
+if [ "${CARDINAL_SKIP_FUZZ:-0}" != 1 ]; then
+  bash scripts/fuzz.sh 20
 fi

@@ -37,7 +37,8 @@ nlohmann::json checkpoint_options(const std::string& path) {
         fail<FormatError>(path, ": checkpoint metadata 'options' is not JSON");
     }
     check<FormatError>(j.is_object(), path, ": checkpoint metadata 'options' is not an object");
-    for (const char* k : {"out", "resume", "stop_after", "threads", "progress", "config"})
+    for (const char* k : {"out", "resume", "stop_after", "checkpoint_every", "threads", "progress",
+                          "config"})
         j.erase(k);
     return j;
 }
@@ -154,6 +155,10 @@ void add_train_command(CLI::App& app) {
                                   "the defaults)"));
     add("stop_after", cmd->add_option("--stop-after", r.stop_after,
                                       "Stop after this epoch (continue later with --resume)"));
+    add("checkpoint_every",
+        cmd->add_option("--checkpoint-every", r.checkpoint_every,
+                        "Also write the checkpoint every N training steps (atomically; "
+                        "--resume continues mid-epoch), 0: after each epoch only"));
     add("progress", cmd->add_option("--progress", r.progress,
                                     "auto (a bar on a terminal, else log lines) | bar | log | "
                                     "none")

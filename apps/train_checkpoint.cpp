@@ -4,12 +4,15 @@
 #include <nlohmann/json.hpp>
 
 #include "tensor/error.h"
+#include "tensor/escape.h"
 #include "tensor/parallel.h"
 
 namespace cardinal::apps {
 
+namespace fs = std::filesystem;
+
 void save_run_checkpoint(const Run& run, const TrainOptions& o, int64_t epochs_done,
-                         const std::string& path) {
+                         const std::string& path, int64_t step, const EpochTotals& totals) {
     Checkpoint c;
     c.model = run.model->state_dict();
     c.optimizer = run.optimizer->state_dict();
@@ -26,12 +29,36 @@ void save_run_checkpoint(const Run& run, const TrainOptions& o, int64_t epochs_d
     c.metadata = {{"model", run.choice.name},
                   {"config", run.choice.config.to_json().dump()},
                   {"options", options.dump()},
+                  {"step", std::to_string(step)},
+                  {"epoch_totals", totals.to_json().dump()},
                   {"threads", std::to_string(get_num_threads())}};
-    save_checkpoint(path, c);
+    // Every failure below leaves the previous checkpoint as it was (save_safetensors writes a
+    // temporary file and renames it into place only when it is complete and synced).
+    try {
+        save_checkpoint(path, c);
+    } catch (const Error& e) {
+        fail<Error>("train: stopped: cannot write the checkpoint after ",
+                    step > 0 ? std::to_string(step) + " batches of epoch " +
+                                   std::to_string(epochs_done + 1)
+                             : "epoch " + std::to_string(epochs_done),
+                    " (", e.what(), "); the previous checkpoint, if any, is unchanged");
+    }
+}
+
+// A run killed while writing a checkpoint leaves its temporary file (checkpoint.safetensors
+// .tmp-XXXXXX) behind; the next run in the directory removes it.
+void remove_stale_checkpoint_temporaries(const std::string& checkpoint_path) {
+    const fs::path cp(checkpoint_path);
+    const std::string prefix = cp.filename().string() + ".tmp-";
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(cp.parent_path(), ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) == 0 && entry.is_regular_file(ec)) fs::remove(entry.path(), ec);
+    }
 }
 
 Checkpoint read_resume_checkpoint(const std::string& path) {
-    check<ValueError>(std::filesystem::is_regular_file(path), "--resume ", path, ": no such file");
+    check<ValueError>(fs::is_regular_file(path), "--resume ", path, ": no such file");
     SafetensorsFile f = load_safetensors(path);  // FormatError for a corrupt file
     try {
         return checkpoint_from_file(f);
@@ -73,9 +100,26 @@ void restore_run(Run& run, const TrainOptions& o, const Checkpoint& f, FILE* log
                       saved_opt, ", this run uses ", o.optimizer);
 
     const int64_t epochs_done = f.epoch;
-    check<ValueError>(epochs_done >= 1 && epochs_done < o.epochs, "--resume ", path,
-                      ": checkpoint has finished ", epochs_done, " epoch(s) and this run has --epochs ",
-                      o.epochs, " (raise --epochs to train further)");
+    // Batches done in the next epoch: written by --checkpoint-every (absent in older files).
+    int64_t step = 0;
+    if (!meta("step").empty()) {
+        try {
+            size_t used = 0;
+            step = std::stoll(meta("step"), &used);
+            check<FormatError>(used == meta("step").size() && step >= 0, "");
+        } catch (const std::exception&) {
+            fail<FormatError>(path, ": checkpoint metadata 'step' is not a step count: '",
+                              escape_for_message(meta("step")), "'");
+        }
+    }
+    const int64_t batches = run.train_loader->num_batches();
+    check<ValueError>(step < batches, "--resume ", path, ": checkpoint is ", step,
+                      " batches into an epoch, but this run has only ", batches,
+                      " batches per epoch (resume with the same --batch and --limit-train)");
+    check<ValueError>(epochs_done >= (step > 0 ? 0 : 1) && epochs_done < o.epochs, "--resume ",
+                      path, ": checkpoint has finished ", epochs_done,
+                      " epoch(s) and this run has --epochs ", o.epochs,
+                      " (raise --epochs to train further)");
     try {
         run.model->load_state_dict(f.model);
         run.optimizer->load_state_dict(f.optimizer);
@@ -93,6 +137,20 @@ void restore_run(Run& run, const TrainOptions& o, const Checkpoint& f, FILE* log
     check<FormatError>(static_cast<int64_t>(run.history.size()) == epochs_done, path, ": history has ",
                        run.history.size(), " epochs, checkpoint says ", epochs_done);
     run.start_epoch = epochs_done;
+    run.start_step = step;
+    if (step > 0) {
+        try {
+            const nlohmann::json t = nlohmann::json::parse(meta("epoch_totals"));
+            run.start_totals.loss_sum = t.at("loss_sum").get<double>();
+            run.start_totals.correct = t.at("correct").get<int64_t>();
+            run.start_totals.seen = t.at("seen").get<int64_t>();
+            run.start_totals.lr = t.at("lr").get<double>();
+            run.start_totals.train_seconds = t.at("train_seconds").get<double>();
+        } catch (const nlohmann::json::exception&) {
+            fail<FormatError>(path, ": checkpoint metadata 'epoch_totals' is not the running "
+                              "totals of a mid-epoch checkpoint");
+        }
+    }
     const std::string threads = meta("threads");
     if (log && !threads.empty() && threads != std::to_string(get_num_threads()))
         std::fprintf(log,

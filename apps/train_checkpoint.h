@@ -10,8 +10,16 @@
 
 namespace cardinal::apps {
 
+// `step` > 0: a mid-epoch checkpoint (--checkpoint-every) after `step` batches of epoch
+// `epochs_done` (0-based), whose running totals are `totals`. A failed write is an Error saying
+// the run stopped and the previous checkpoint is unchanged.
 void save_run_checkpoint(const Run& run, const TrainOptions& o, int64_t epochs_done,
-                         const std::string& path);
+                         const std::string& path, int64_t step = 0,
+                         const EpochTotals& totals = EpochTotals());
+
+// A run killed while writing a checkpoint leaves its temporary file (checkpoint.safetensors
+// .tmp-XXXXXX) behind; the next run in the directory removes it.
+void remove_stale_checkpoint_temporaries(const std::string& checkpoint_path);
 
 // Reads --resume and checks it is a training checkpoint (before the data set is loaded, so a
 // wrong path fails at once).

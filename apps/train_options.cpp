@@ -90,6 +90,8 @@ void TrainOptions::validate() const {
                       "train: --threads must be from 1 to 4096 (0: all cores), got ", threads);
     check<ValueError>(!out.empty(), "train: --out DIR is required");
     check<ValueError>(stop_after >= 0, "train: --stop-after must be >= 0, got ", stop_after);
+    check<ValueError>(checkpoint_every >= 0, "train: --checkpoint-every must be >= 0 (steps; 0: "
+                      "only after each epoch), got ", checkpoint_every);
     check<ValueError>(
         progress == "auto" || progress == "bar" || progress == "log" || progress == "none",
         "train: --progress must be auto, bar, log or none, got '", progress, "'");
@@ -102,7 +104,7 @@ double TrainOptions::effective_warmup_epochs() const {
 
 nlohmann::json TrainOptions::recipe() const {
     nlohmann::json j = to_json();
-    for (const char* k : {"out", "resume", "stop_after"}) j.erase(k);
+    for (const char* k : {"out", "resume", "stop_after", "checkpoint_every"}) j.erase(k);
     return j;
 }
 
@@ -138,6 +140,7 @@ nlohmann::json TrainOptions::to_json() const {
         {"out", out},
         {"resume", resume},
         {"stop_after", stop_after},
+        {"checkpoint_every", checkpoint_every},
         {"progress", progress},
     };
     if (!config_file.empty()) j["config"] = config_file;
@@ -180,6 +183,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
                                    "out",
                                    "resume",
                                    "stop_after",
+                                   "checkpoint_every",
                                    "progress",
                                    "init_weights"};
     for (auto it = j.begin(); it != j.end(); ++it) {
@@ -224,6 +228,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
     take(j, "out", out, source);
     take(j, "resume", resume, source);
     take(j, "stop_after", stop_after, source);
+    take(j, "checkpoint_every", checkpoint_every, source);
     take(j, "progress", progress, source);
     take(j, "init_weights", init_weights, source);
 }

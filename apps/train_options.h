@@ -64,6 +64,7 @@ struct TrainOptions {
     std::string out;                // output directory (required)
     std::string resume;             // checkpoint to continue from
     int64_t stop_after = 0;         // stop after this epoch (1-based, 0: run all) to resume later
+    int64_t checkpoint_every = 0;   // also checkpoint every N training steps (0: after epochs only)
     std::string progress = "auto";  // auto (bar on a terminal) | bar | log | none
 
     // Throws ValueError naming the flag for any out-of-range value.
@@ -72,7 +73,7 @@ struct TrainOptions {
     // take all of it (the default 1-epoch warmup with --epochs 1 warms up for half an epoch).
     double effective_warmup_epochs() const;
     // The options as a recipe (`--recipe FILE` reads it back): to_json() without the keys that
-    // belong to one run (out, resume, stop_after).
+    // belong to one run (out, resume, stop_after, checkpoint_every).
     nlohmann::json recipe() const;
     // Every option as JSON (config_file and model_kwargs only when set).
     nlohmann::json to_json() const;

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "apps/data_source.h"
@@ -17,6 +18,19 @@
 
 namespace cardinal::apps {
 
+// The running totals of one epoch (a mid-epoch checkpoint saves them).
+struct EpochTotals {
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    double lr = 0;
+    double train_seconds = 0;  // of the batches so far (a resumed epoch adds its earlier part)
+
+    nlohmann::json to_json() const {
+        return {{"loss_sum", loss_sum}, {"correct", correct}, {"seen", seen}, {"lr", lr},
+                {"train_seconds", train_seconds}};
+    }
+};
+
 struct Run {
     ModelChoice choice;
     DataSpec data;
@@ -27,6 +41,8 @@ struct Run {
     std::unique_ptr<DataLoader> train_loader, test_loader;
     std::vector<EpochMetrics> history;
     int64_t start_epoch = 0;  // epochs already done
+    int64_t start_step = 0;   // batches of epoch start_epoch already done (a mid-epoch checkpoint)
+    EpochTotals start_totals; // and their running totals
 };
 
 }  // namespace cardinal::apps

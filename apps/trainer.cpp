@@ -19,6 +19,7 @@
 #include "models/weights.h"
 #include "ops/loss.h"
 #include "tensor/error.h"
+#include "tensor/escape.h"
 #include "tensor/parallel.h"
 
 namespace cardinal::apps {
@@ -82,19 +83,18 @@ void write_outputs(const Run& run, const TrainOptions& o, int64_t epochs_done,
                       render_curves_svg(run.history, run.choice.name + " on " + run.data.kind));
 }
 
-struct EpochTotals {
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0;
-    double lr = 0;
-};
-
+// Trains one epoch from batch `first_batch` on, `t` holding the totals of the batches before
+// it. With --checkpoint-every N, every N-th step (counted from the start of training) that does
+// not end the epoch writes a mid-epoch checkpoint (the epoch's end writes one anyway).
 EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* log,
-                        ProgressMode mode) {
+                        ProgressMode mode, int64_t first_batch, EpochTotals t,
+                        const std::string& checkpoint_path) {
     DataLoader& loader = *run.train_loader;
-    loader.start_epoch(epoch);
+    loader.start_epoch(epoch, first_batch);
     run.model->train();
     EpochProgress progress(log, mode, epoch + 1, o.epochs, loader.num_batches());
-    EpochTotals t;
+    const auto t0 = Clock::now();
+    const double seconds_before = t.train_seconds;
     Batch batch;
     while (loader.next(batch)) {
         Tensor logits = run.model->forward(batch.images);
@@ -114,8 +114,15 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
         t.seen += n;
         progress.update(batch.index + 1, t.loss_sum / t.seen,
                         static_cast<double>(t.correct) / t.seen, t.seen);
+        const int64_t steps_done = epoch * loader.num_batches() + batch.index + 1;
+        if (o.checkpoint_every > 0 && steps_done % o.checkpoint_every == 0 &&
+            batch.index + 1 < loader.num_batches()) {
+            t.train_seconds = seconds_before + seconds_since(t0);
+            save_run_checkpoint(run, o, epoch, checkpoint_path, batch.index + 1, t);
+        }
     }
     progress.finish();
+    t.train_seconds = seconds_before + seconds_since(t0);
     return t;
 }
 
@@ -137,6 +144,7 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     result.model_path = paths.model;
     result.metrics_path = paths.metrics;
     result.curves_path = paths.curves;
+    remove_stale_checkpoint_temporaries(result.checkpoint_path);
 
     auto train_set = load_split(run.data, true);
     auto test_set = load_split(run.data, false);
@@ -186,7 +194,10 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                      long(run.test_loader->size()), long(run.train_loader->num_batches()),
                      long(o.batch), run.optimizer->name(), o.lr, o.schedule.c_str(),
                      get_num_threads(), o.out.c_str());
-        if (run.start_epoch > 0)
+        if (run.start_step > 0)
+            std::fprintf(log, "resuming epoch %ld after batch %ld from %s\n",
+                         long(run.start_epoch + 1), long(run.start_step), o.resume.c_str());
+        else if (run.start_epoch > 0)
             std::fprintf(log, "resuming after epoch %ld from %s\n", long(run.start_epoch),
                          o.resume.c_str());
         std::fflush(log);
@@ -195,9 +206,11 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     const int64_t last = o.stop_after > 0 ? std::min(o.stop_after, o.epochs) : o.epochs;
     double cum = run.history.empty() ? 0.0 : run.history.back().cum_seconds;
     for (int64_t epoch = run.start_epoch; epoch < last; ++epoch) {
-        const auto t0 = Clock::now();
-        EpochTotals t = train_epoch(run, o, epoch, log, mode);
-        const double train_s = seconds_since(t0);
+        const bool resumed_mid_epoch = epoch == run.start_epoch && run.start_step > 0;
+        EpochTotals t = train_epoch(run, o, epoch, log, mode, resumed_mid_epoch ? run.start_step : 0,
+                                    resumed_mid_epoch ? run.start_totals : EpochTotals(),
+                                    result.checkpoint_path);
+        const double train_s = t.train_seconds;
         const auto t1 = Clock::now();
         EvalResult ev = evaluate(*run.model, *run.test_loader, run.choice.config.num_classes);
         const double eval_s = seconds_since(t1);

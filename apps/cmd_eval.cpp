@@ -45,11 +45,11 @@ void print_confusion(const EvalResult& r, const DataSpec& spec) {
 }
 
 void run(const EvalArgs& a) {
-    check<ValueError>(!(a.model.size() && a.config.size()),
+    check<UsageError>(!(a.model.size() && a.config.size()),
                       "eval: give --model or --config, not both");
-    check<ValueError>(a.batch >= 1, "eval: --batch must be at least 1, got ", a.batch);
-    check<ValueError>(a.limit_test >= 0, "eval: --limit-test must be >= 0, got ", a.limit_test);
-    check<ValueError>(a.threads >= 0, "eval: --threads must be >= 1 (0: all cores), got ",
+    check<UsageError>(a.batch >= 1, "eval: --batch must be at least 1, got ", a.batch);
+    check<UsageError>(a.limit_test >= 0, "eval: --limit-test must be >= 0, got ", a.limit_test);
+    check<UsageError>(a.threads >= 0, "eval: --threads must be >= 1 (0: all cores), got ",
                       a.threads);
     if (a.threads > 0) set_num_threads(a.threads);
     check<ValueError>(std::filesystem::is_regular_file(a.weights), "--weights ", a.weights,

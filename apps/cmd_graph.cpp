@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 
+#include "apps/model_flag.h"
 #include "apps/commands.h"
 #include "apps/gradcheck_catalog.h"
 #include "autograd/dot.h"
@@ -115,7 +116,7 @@ void run(const GraphArgs& a) {
     } else {
         Generator gen(a.seed);
         const ResNetConfig cfg =
-            !a.model.empty() ? model_info(a.model).config : load_config_file(a.config);
+            !a.model.empty() ? model_flag(a.model).config : load_config_file(a.config);
         auto model = std::make_shared<ResNet>(cfg, &gen);
         model->train();
         keep = model;

@@ -83,7 +83,7 @@ void add_infer_command(CLI::App& app) {
         InferOptions& o = args->options;
         parse_run_dtype(args->dtype, o);
         if (args->threads < 0)
-            fail<ValueError>("infer: --threads must be positive, got ", args->threads);
+            fail<UsageError>("infer: --threads must be positive, got ", args->threads);
         if (args->threads > 0) set_num_threads(args->threads);
         InferResult result = run_infer(o);
         for (const auto& note : result.notes)

@@ -38,7 +38,7 @@ nlohmann::json checkpoint_options(const std::string& path) {
     }
     check<FormatError>(j.is_object(), path, ": checkpoint metadata 'options' is not an object");
     for (const char* k : {"out", "resume", "stop_after", "checkpoint_every", "threads", "progress",
-                          "config"})
+                          "config", "skip_nonfinite"})
         j.erase(k);
     return j;
 }
@@ -159,6 +159,10 @@ void add_train_command(CLI::App& app) {
         cmd->add_option("--checkpoint-every", r.checkpoint_every,
                         "Also write the checkpoint every N training steps (atomically; "
                         "--resume continues mid-epoch), 0: after each epoch only"));
+    add("skip_nonfinite",
+        cmd->add_flag("--skip-nonfinite", r.skip_nonfinite,
+                      "Skip batches whose loss is NaN or Inf (counted in the log and "
+                      "metrics.jsonl) instead of stopping"));
     add("progress", cmd->add_option("--progress", r.progress,
                                     "auto (a bar on a terminal, else log lines) | bar | log | "
                                     "none")

@@ -23,7 +23,8 @@ nlohmann::json EpochMetrics::to_json() const {
             {"cum_seconds", cum_seconds},
             {"images_per_s", images_per_s},
             {"train_seconds", train_seconds},
-            {"eval_seconds", eval_seconds}};
+            {"eval_seconds", eval_seconds},
+            {"skipped_nonfinite", skipped_nonfinite}};
 }
 
 EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
@@ -39,6 +40,7 @@ EpochMetrics EpochMetrics::from_json(const nlohmann::json& j) {
         m.cum_seconds = j.at("cum_seconds").get<double>();
         m.images_per_s = j.at("images_per_s").get<double>();
         m.train_seconds = j.value("train_seconds", 0.0);
+        m.skipped_nonfinite = j.value("skipped_nonfinite", int64_t{0});
         m.eval_seconds = j.value("eval_seconds", 0.0);
     } catch (const nlohmann::json::exception& e) {
         fail<FormatError>("metrics: bad epoch record ", j.dump(), " (", e.what(), ")");

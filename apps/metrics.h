@@ -17,6 +17,7 @@ struct EpochMetrics {
     double cum_seconds = 0;                // since the run began (across resumes)
     double images_per_s = 0;               // training images per second of training time
     double train_seconds = 0, eval_seconds = 0;
+    int64_t skipped_nonfinite = 0;  // batches skipped by --skip-nonfinite (NaN/Inf loss)
 
     nlohmann::json to_json() const;
     static EpochMetrics from_json(const nlohmann::json& j);

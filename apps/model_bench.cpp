@@ -1,4 +1,5 @@
 // The measuring loop of `cardinal bench` (see model_bench.h for what is timed and counted).
+#include "apps/model_flag.h"
 #include "apps/model_bench.h"
 
 #include <algorithm>
@@ -71,7 +72,7 @@ LogitAgreement compare_logits(const Tensor& logits, const Tensor& reference) {
 void check_bench_options(const BenchOptions& o) {
     check<ValueError>(o.model.empty() != o.config_path.empty(),
                       "bench: give exactly one of --model NAME and --config FILE");
-    if (!o.model.empty()) model_info(o.model);  // unknown names list the known ones
+    if (!o.model.empty()) apps::model_flag(o.model);  // unknown names list the known ones
     check<ValueError>(o.mode == "infer" || o.mode == "train",
                       "bench: --mode must be infer or train, got '", o.mode, "'");
     check<ValueError>(o.dtype == "float32" || o.dtype == "bfloat16",

@@ -146,6 +146,7 @@ void restore_run(Run& run, const TrainOptions& o, const Checkpoint& f, FILE* log
             run.start_totals.seen = t.at("seen").get<int64_t>();
             run.start_totals.lr = t.at("lr").get<double>();
             run.start_totals.train_seconds = t.at("train_seconds").get<double>();
+            run.start_totals.skipped = t.value("skipped", int64_t{0});
         } catch (const nlohmann::json::exception&) {
             fail<FormatError>(path, ": checkpoint metadata 'epoch_totals' is not the running "
                               "totals of a mid-epoch checkpoint");

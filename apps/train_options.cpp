@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "apps/commands.h"
+#include "apps/model_flag.h"
 #include "tensor/error.h"
 
 namespace cardinal::apps {
@@ -47,52 +49,52 @@ bool finite(double v) { return std::isfinite(v); }
 }  // namespace
 
 void TrainOptions::validate() const {
-    check<ValueError>(!model.empty() || !config_file.empty() || model_kwargs.has_value(),
+    check<UsageError>(!model.empty() || !config_file.empty() || model_kwargs.has_value(),
                       "train: no model (give --model NAME or --config FILE.json)");
-    check<ValueError>(epochs >= 1, "train: --epochs must be at least 1, got ", epochs);
-    check<ValueError>(batch >= 1, "train: --batch must be at least 1, got ", batch);
-    check<ValueError>(eval_batch >= 1, "train: --eval-batch must be at least 1, got ", eval_batch);
-    check<ValueError>(limit_train >= 0, "train: --limit-train must be >= 0, got ", limit_train);
-    check<ValueError>(limit_test >= 0, "train: --limit-test must be >= 0, got ", limit_test);
-    check<ValueError>(optimizer == "sgd" || optimizer == "adamw",
+    check<UsageError>(epochs >= 1, "train: --epochs must be at least 1, got ", epochs);
+    check<UsageError>(batch >= 1, "train: --batch must be at least 1, got ", batch);
+    check<UsageError>(eval_batch >= 1, "train: --eval-batch must be at least 1, got ", eval_batch);
+    check<UsageError>(limit_train >= 0, "train: --limit-train must be >= 0, got ", limit_train);
+    check<UsageError>(limit_test >= 0, "train: --limit-test must be >= 0, got ", limit_test);
+    check<UsageError>(optimizer == "sgd" || optimizer == "adamw",
                       "train: --optimizer must be sgd or adamw, got '", optimizer, "'");
-    check<ValueError>(finite(lr) && lr > 0, "train: --lr must be a positive number, got ", lr);
-    check<ValueError>(finite(wd) && wd >= 0, "train: --wd must be >= 0, got ", wd);
-    check<ValueError>(finite(momentum) && momentum >= 0 && momentum < 1,
+    check<UsageError>(finite(lr) && lr > 0, "train: --lr must be a positive number, got ", lr);
+    check<UsageError>(finite(wd) && wd >= 0, "train: --wd must be >= 0, got ", wd);
+    check<UsageError>(finite(momentum) && momentum >= 0 && momentum < 1,
                       "train: --momentum must be in [0, 1), got ", momentum);
-    check<ValueError>(!nesterov || optimizer != "sgd" || momentum > 0,
+    check<UsageError>(!nesterov || optimizer != "sgd" || momentum > 0,
                       "train: Nesterov momentum needs --momentum > 0 (or --no-nesterov)");
-    check<ValueError>(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1,
+    check<UsageError>(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1,
                       "train: --betas must be in [0, 1), got ", beta1, ", ", beta2);
     const bool known_schedule = schedule == "cosine" || schedule == "step" ||
                                 schedule == "multistep" || schedule == "onecycle" ||
                                 schedule == "constant";
-    check<ValueError>(known_schedule,
+    check<UsageError>(known_schedule,
                       "train: --schedule must be cosine, step, multistep, onecycle or constant, "
                       "got '",
                       schedule, "'");
-    check<ValueError>(finite(warmup_epochs) && warmup_epochs >= 0,
+    check<UsageError>(finite(warmup_epochs) && warmup_epochs >= 0,
                       "train: --warmup-epochs must be >= 0, got ", warmup_epochs);
-    check<ValueError>(step_epochs >= 1, "train: --step-epochs must be at least 1, got ",
+    check<UsageError>(step_epochs >= 1, "train: --step-epochs must be at least 1, got ",
                       step_epochs);
     for (size_t i = 0; i < milestones.size(); ++i)
-        check<ValueError>(milestones[i] >= 1 && (i == 0 || milestones[i] > milestones[i - 1]),
+        check<UsageError>(milestones[i] >= 1 && (i == 0 || milestones[i] > milestones[i - 1]),
                           "train: --milestones must be ascending epochs >= 1");
-    check<ValueError>(finite(gamma) && gamma > 0, "train: --gamma must be > 0, got ", gamma);
-    check<ValueError>(finite(label_smoothing) && label_smoothing >= 0 && label_smoothing < 1,
+    check<UsageError>(finite(gamma) && gamma > 0, "train: --gamma must be > 0, got ", gamma);
+    check<UsageError>(finite(label_smoothing) && label_smoothing >= 0 && label_smoothing < 1,
                       "train: --label-smoothing must be in [0, 1), got ", label_smoothing);
-    check<ValueError>(hflip >= 0 && hflip <= 1, "train: --hflip must be in [0, 1], got ", hflip);
-    check<ValueError>(crop_padding >= 0, "train: --crop-padding must be >= 0, got ", crop_padding);
-    check<ValueError>(mean.size() == std.size(), "train: --mean has ", mean.size(),
+    check<UsageError>(hflip >= 0 && hflip <= 1, "train: --hflip must be in [0, 1], got ", hflip);
+    check<UsageError>(crop_padding >= 0, "train: --crop-padding must be >= 0, got ", crop_padding);
+    check<UsageError>(mean.size() == std.size(), "train: --mean has ", mean.size(),
                       " values but --std has ", std.size());
-    for (double s : std) check<ValueError>(s > 0, "train: --std values must be > 0, got ", s);
-    check<ValueError>(threads >= 0 && threads <= 4096,
+    for (double s : std) check<UsageError>(s > 0, "train: --std values must be > 0, got ", s);
+    check<UsageError>(threads >= 0 && threads <= 4096,
                       "train: --threads must be from 1 to 4096 (0: all cores), got ", threads);
-    check<ValueError>(!out.empty(), "train: --out DIR is required");
-    check<ValueError>(stop_after >= 0, "train: --stop-after must be >= 0, got ", stop_after);
-    check<ValueError>(checkpoint_every >= 0, "train: --checkpoint-every must be >= 0 (steps; 0: "
+    check<UsageError>(!out.empty(), "train: --out DIR is required");
+    check<UsageError>(stop_after >= 0, "train: --stop-after must be >= 0, got ", stop_after);
+    check<UsageError>(checkpoint_every >= 0, "train: --checkpoint-every must be >= 0 (steps; 0: "
                       "only after each epoch), got ", checkpoint_every);
-    check<ValueError>(
+    check<UsageError>(
         progress == "auto" || progress == "bar" || progress == "log" || progress == "none",
         "train: --progress must be auto, bar, log or none, got '", progress, "'");
 }
@@ -104,7 +106,8 @@ double TrainOptions::effective_warmup_epochs() const {
 
 nlohmann::json TrainOptions::recipe() const {
     nlohmann::json j = to_json();
-    for (const char* k : {"out", "resume", "stop_after", "checkpoint_every"}) j.erase(k);
+    for (const char* k : {"out", "resume", "stop_after", "checkpoint_every", "skip_nonfinite"})
+        j.erase(k);
     return j;
 }
 
@@ -142,6 +145,7 @@ nlohmann::json TrainOptions::to_json() const {
         {"stop_after", stop_after},
         {"checkpoint_every", checkpoint_every},
         {"progress", progress},
+        {"skip_nonfinite", skip_nonfinite},
     };
     if (!config_file.empty()) j["config"] = config_file;
     if (!init_weights.empty()) j["init_weights"] = init_weights;
@@ -185,6 +189,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
                                    "stop_after",
                                    "checkpoint_every",
                                    "progress",
+                                   "skip_nonfinite",
                                    "init_weights"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool known = false;
@@ -230,6 +235,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
     take(j, "stop_after", stop_after, source);
     take(j, "checkpoint_every", checkpoint_every, source);
     take(j, "progress", progress, source);
+    take(j, "skip_nonfinite", skip_nonfinite, source);
     take(j, "init_weights", init_weights, source);
 }
 
@@ -274,7 +280,7 @@ ModelChoice resolve_model(const TrainOptions& options) {
             fail<ValueError>(path, ": ", e.what());
         }
     }
-    return {options.model, model_info(options.model).config};
+    return {options.model, model_flag(options.model).config};
 }
 
 }  // namespace cardinal::apps

@@ -66,6 +66,7 @@ struct TrainOptions {
     int64_t stop_after = 0;         // stop after this epoch (1-based, 0: run all) to resume later
     int64_t checkpoint_every = 0;   // also checkpoint every N training steps (0: after epochs only)
     std::string progress = "auto";  // auto (bar on a terminal) | bar | log | none
+    bool skip_nonfinite = false;    // skip (and count) batches whose loss is NaN/Inf, not stop
 
     // Throws ValueError naming the flag for any out-of-range value.
     void validate() const;

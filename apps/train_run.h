@@ -22,12 +22,13 @@ namespace cardinal::apps {
 struct EpochTotals {
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
+    int64_t skipped = 0;  // batches with a NaN/Inf loss skipped by --skip-nonfinite
     double lr = 0;
     double train_seconds = 0;  // of the batches so far (a resumed epoch adds its earlier part)
 
     nlohmann::json to_json() const {
         return {{"loss_sum", loss_sum}, {"correct", correct}, {"seen", seen}, {"lr", lr},
-                {"train_seconds", train_seconds}};
+                {"train_seconds", train_seconds}, {"skipped", skipped}};
     }
 };
 

@@ -99,15 +99,22 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
     while (loader.next(batch)) {
         Tensor logits = run.model->forward(batch.images);
         Tensor loss = cross_entropy(logits, batch.labels, Reduction::Mean, o.label_smoothing);
+        // Checked before the step, so a bad batch never reaches the weights.
+        const double l = loss.item();
+        if (!std::isfinite(l)) {
+            check<ValueError>(o.skip_nonfinite, "train: the loss became ", l, " at epoch ",
+                              epoch + 1, " step ", batch.index + 1,
+                              " (try a lower --lr, or --skip-nonfinite to skip such batches)");
+            ++t.skipped;
+            run.scheduler->step();  // the schedule stays on time, as if the step had run
+            continue;
+        }
         run.optimizer->zero_grad();
         backward(loss);
         t.lr = run.optimizer->lr(0);
         run.optimizer->step();
         run.scheduler->step();
 
-        const double l = loss.item();
-        check<ValueError>(std::isfinite(l), "train: the loss became ", l, " at epoch ", epoch + 1,
-                          " batch ", batch.index + 1, " (try a lower --lr)");
         const int64_t n = batch.labels.numel();
         t.loss_sum += l * static_cast<double>(n);
         t.correct += count_correct(logits, batch.labels);
@@ -217,8 +224,10 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
 
         EpochMetrics m;
         m.epoch = epoch + 1;
-        m.train_loss = t.loss_sum / static_cast<double>(t.seen);
-        m.train_acc = static_cast<double>(t.correct) / static_cast<double>(t.seen);
+        const double seen = t.seen > 0 ? static_cast<double>(t.seen) : 1.0;  // all skipped
+        m.train_loss = t.loss_sum / seen;
+        m.train_acc = static_cast<double>(t.correct) / seen;
+        m.skipped_nonfinite = t.skipped;
         m.test_loss = ev.loss;
         m.test_acc = ev.accuracy;
         m.lr = t.lr;
@@ -237,6 +246,9 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                          long(m.epoch), long(o.epochs), m.train_loss, m.train_acc * 100,
                          m.test_loss, m.test_acc * 100, m.lr, m.seconds, m.images_per_s,
                          eval_s, m.cum_seconds);
+            if (t.skipped > 0)
+                std::fprintf(log, "epoch %ld: skipped %ld batches with a NaN/Inf loss\n",
+                             long(m.epoch), long(t.skipped));
             std::fflush(log);
         }
     }

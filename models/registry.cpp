@@ -5,6 +5,8 @@
 #include "models/pretrained.h"
 #include "models/resnet_config.h"
 #include "tensor/error.h"
+#include "tensor/escape.h"
+#include "tensor/suggest.h"
 
 namespace cardinal {
 namespace {
@@ -119,7 +121,8 @@ const ModelInfo& model_info(const std::string& name) {
     if (it == registry().end()) {
         std::string known;
         for (const Entry& e : kEntries) known += (known.empty() ? "" : ", ") + std::string(e.name);
-        fail<ValueError>("unknown model '", name, "' (known: ", known, ")");
+        fail<ValueError>("unknown model '", escape_for_message(name), "'",
+                         did_you_mean(name, model_names()), " (known: ", known, ")");
     }
     return it->second;
 }

@@ -65,3 +65,71 @@ TEST_CASE("cli: train and eval reject bad flags with one line", "[apps][cli]") {
     CHECK(r.code != 0);
     CHECK_THAT(r.err, Contains("--weights /nonexistent/w.safetensors: no such file"));
 }
+
+TEST_CASE("cli: usage errors exit 2 with one line naming the fault", "[apps][cli]") {
+    if (!std::filesystem::exists(std::string(CARDINAL_BINARY_DIR) + "/cardinal")) {
+        WARN("the cardinal binary is not built: skipped");
+        return;
+    }
+    const std::string out = cardinal::apps::testing::temp_dir("cli_usage") + "/out";
+    struct Case {
+        std::string args, expected;
+    };
+    const std::vector<Case> usage{
+        {"trian", "unknown command 'trian'; did you mean 'train'?"},
+        {"evl --batch 4", "unknown command 'evl'; did you mean 'eval'?"},
+        {"frobnicate", "unknown command 'frobnicate' (run 'cardinal --help'"},
+        {"", "A subcommand is required"},
+        {"train --model resnest_smal --out " + out,
+         "unknown model 'resnest_smal'; did you mean 'resnest_small'?"},
+        {"graph --model seresnext_smal", "did you mean 'seresnext_small'?"},
+        {"bench --model skresnext_smol --iters 1", "did you mean 'skresnext_small'?"},
+        {"train --epochs 0 --out " + out, "--epochs must be at least 1, got 0"},
+        {"train --batch -3 --out " + out, "--batch must be at least 1, got -3"},
+        {"train --lr -0.1 --out " + out, "--lr must be a positive number"},
+        {"train --lr abc --out " + out, "--lr: 'abc' is not a valid number"},
+        {"train --epochs 2x --out " + out, "--epochs: '2x' is not a valid number"},
+        {"eval --batch 0 --weights w.safetensors", "--batch must be at least 1, got 0"},
+        {"eval --batch many --weights w.safetensors", "--batch: 'many' is not a valid number"},
+        {"bench --model resnest_small --size 0", "--size must be H or HxW"},
+        {"bench --model resnest_small --batch 0", "--batch must be at least 1, got 0"},
+        {"train --no-such-flag --out " + out, "--no-such-flag"},
+    };
+    for (const Case& c : usage) {
+        INFO("cardinal " << c.args);
+        const Outcome r = run_cli(c.args);
+        CHECK(r.code == 2);
+        CHECK_THAT(r.err, Contains(c.expected));
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+}
+
+TEST_CASE("cli: missing files and unwritable outputs are one line and exit 1", "[apps][cli]") {
+    if (!std::filesystem::exists(std::string(CARDINAL_BINARY_DIR) + "/cardinal")) {
+        WARN("the cardinal binary is not built: skipped");
+        return;
+    }
+    const std::string dir = cardinal::apps::testing::temp_dir("cli_files");
+    {
+        std::ofstream(dir + "/file") << "not a directory";
+    }
+    struct Case {
+        std::string args, expected;
+    };
+    const std::vector<Case> runtime{
+        {"eval --model resnest_small --weights " + dir + "/missing.safetensors",
+         "missing.safetensors: no such file"},
+        {"train --resume " + dir + "/missing.safetensors", "missing.safetensors: no such file"},
+        // An output directory below a regular file cannot be created.
+        {"train --limit-train 8 --limit-test 8 --epochs 1 --out " + dir +
+             "/file/out",
+         "cannot create the directory"},
+    };
+    for (const Case& c : runtime) {
+        INFO("cardinal " << c.args);
+        const Outcome r = run_cli(c.args);
+        CHECK(r.code == 1);
+        CHECK_THAT(r.err, Contains(c.expected));
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    }
+}

@@ -225,3 +225,29 @@ TEST_CASE("curves.svg: renders one epoch and many", "[apps]") {
         CHECK(svg.find("inf") == std::string::npos);
     }
 }
+
+TEST_CASE("train: a NaN/Inf loss stops naming epoch and step, or is skipped and counted",
+          "[apps][train][nonfinite]") {
+    REQUIRE_FASHION_MNIST();
+    const std::string out = testing::temp_dir("nonfinite");
+    TrainOptions o = testing::tiny_options(out, 96);
+    o.epochs = 1;
+    o.limit_test = 32;
+    // The first step at this learning rate throws the weights so far that the second batch's
+    // loss is no longer finite (nor is any later one: skipped batches leave the weights be).
+    o.lr = 1e30;
+    o.warmup_epochs = 0;
+    CHECK_THROWS_WITH(run_training(o, nullptr), Contains("the loss became") &&
+                                                    Contains("at epoch 1 step 2") &&
+                                                    Contains("--skip-nonfinite"));
+    CHECK_FALSE(fs::exists(out + "/model.safetensors"));
+
+    o.skip_nonfinite = true;
+    TrainResult r = run_training(o, nullptr);
+    REQUIRE(r.finished);
+    REQUIRE(r.history.size() == 1);
+    CHECK(r.history[0].skipped_nonfinite == 2);  // 96 images in batches of 32: steps 2 and 3
+    std::ifstream metrics(r.metrics_path);
+    const nlohmann::json line = nlohmann::json::parse(metrics);
+    CHECK(line.at("skipped_nonfinite") == 2);
+}

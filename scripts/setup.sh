@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(g++ cmake ninja-build libeigen3-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
-          catch2 nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev libjpeg62-turbo-dev dataset-fashion-mnist graphviz python3)
+          catch2 nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev libjpeg62-turbo-dev dataset-fashion-mnist graphviz python3
+          libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -66,6 +66,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
     } else {
         kernels::add_(m.grad, g);
     }
+    run_post_accumulate_hooks(leaf);
     return {};
 }
 

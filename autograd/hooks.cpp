@@ -1,5 +1,9 @@
 #include "autograd/hooks.h"
 
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
 #include "autograd/variable.h"
 #include "tensor/kernels.h"
 
@@ -54,6 +58,52 @@ void register_hook(const Tensor& t, GradHook fn) {
     }
     if (!m->grad_fn->hooks) m->grad_fn->hooks = std::make_shared<NodeHooks>();
     m->grad_fn->hooks->hooks.push_back({m->output_nr, std::move(fn)});
+}
+
+namespace {
+
+// Post-accumulate hooks live in a side table rather than in AutogradMeta: only data-parallel
+// training uses them, and a leaf's entry is found again only while the same tensor is alive
+// (the weak pointer guards against a freed leaf's address being reused).
+struct PostAccumulateEntry {
+    std::weak_ptr<TensorImpl> leaf;
+    std::vector<std::function<void(const Tensor&)>> fns;
+};
+std::mutex post_accumulate_mutex;
+std::unordered_map<const TensorImpl*, PostAccumulateEntry> post_accumulate_table;
+std::atomic<bool> post_accumulate_any{false};  // the engine's fast path: no table lookup
+
+}  // namespace
+
+void register_post_accumulate_hook(const Tensor& leaf, std::function<void(const Tensor&)> fn) {
+    check<AutogradError>(leaf.defined() && requires_grad(leaf) && is_leaf(leaf),
+                         "register_post_accumulate_hook: expected a leaf that requires grad, got ",
+                         leaf.defined() ? describe(leaf) : std::string("undefined"),
+                         leaf.defined() && !is_leaf(leaf) ? " (not a leaf)" : "");
+    check<ValueError>(static_cast<bool>(fn), "register_post_accumulate_hook: empty function");
+    std::lock_guard<std::mutex> lock(post_accumulate_mutex);
+    PostAccumulateEntry& e = post_accumulate_table[leaf.unsafe_impl()];
+    if (e.leaf.lock() != leaf.impl_ptr()) e = {leaf.impl_ptr(), {}};  // a stale entry of a freed tensor
+    e.fns.push_back(std::move(fn));
+    post_accumulate_any = true;
+}
+
+void clear_post_accumulate_hooks(const Tensor& leaf) {
+    std::lock_guard<std::mutex> lock(post_accumulate_mutex);
+    post_accumulate_table.erase(leaf.unsafe_impl());
+    post_accumulate_any = !post_accumulate_table.empty();
+}
+
+void run_post_accumulate_hooks(const Tensor& leaf) {
+    if (!post_accumulate_any) return;
+    std::vector<std::function<void(const Tensor&)>> fns;
+    {
+        std::lock_guard<std::mutex> lock(post_accumulate_mutex);
+        auto it = post_accumulate_table.find(leaf.unsafe_impl());
+        if (it == post_accumulate_table.end() || it->second.leaf.lock() != leaf.impl_ptr()) return;
+        fns = it->second.fns;  // a copy: a hook may register or clear hooks
+    }
+    for (const auto& fn : fns) fn(leaf);
 }
 
 void run_node_hooks(const Node& node, std::vector<Tensor>& grad_outputs) {

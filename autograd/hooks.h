@@ -32,6 +32,15 @@ bool retains_grad(const Tensor& t);
 // Adds fn to t's hooks (run in registration order, each seeing the previous one's result; a
 // retained gradient is the value after all hooks).
 void register_hook(const Tensor& t, GradHook fn);
+// Adds fn to a leaf's post-accumulate hooks: called with the leaf after AccumulateGrad has
+// added this backward's gradient into grad(leaf) (the engine runs a leaf's AccumulateGrad once
+// per backward, so the gradient is final then). An AutogradError on a non-leaf or a leaf that
+// does not require grad.
+void register_post_accumulate_hook(const Tensor& leaf, std::function<void(const Tensor&)> fn);
+// Removes every post-accumulate hook of the leaf.
+void clear_post_accumulate_hooks(const Tensor& leaf);
+// Runs the leaf's post-accumulate hooks. Called by AccumulateGrad after accumulating.
+void run_post_accumulate_hooks(const Tensor& leaf);
 
 // The hooks of one node, created only when a hook is registered on one of its outputs.
 struct NodeHooks {

@@ -19,7 +19,7 @@ import sys
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), ".."))
 EXTS = ("cpp", "h", "md", "py", "sh", "json", "safetensors", "svg", "cmake", "txt", "tsv", "png", "jsonl")
-SOURCE_DIRS = ("tensor", "autograd", "ops", "nn", "models", "optim", "io", "data", "apps", "bench", "examples", "tests")
+SOURCE_DIRS = ("tensor", "autograd", "ops", "nn", "models", "optim", "io", "data", "dist", "apps", "bench", "examples", "tests")
 
 
 def pages():
@@ -145,7 +145,7 @@ def main():
     errors += outside_citations()
     # docs/api.md lists every public header.
     api = open(os.path.join(ROOT, "docs", "api.md"), encoding="utf-8").read()
-    for d in ("tensor", "autograd", "ops", "nn", "models", "optim", "io", "data"):
+    for d in ("tensor", "autograd", "ops", "nn", "models", "optim", "io", "data", "dist"):
         for base, dirs, files in os.walk(os.path.join(ROOT, d)):
             dirs[:] = [x for x in dirs if x not in ("dnnl", "reference")]  # kernels behind ops/, not API
             for f in sorted(files):

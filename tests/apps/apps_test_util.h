@@ -1,6 +1,8 @@
 // Shared helpers for the `cardinal train` / `eval` tests: a fast small model, small Fashion-MNIST
 // subsets, temporary output directories.
 #pragma once
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
@@ -18,7 +20,9 @@ inline bool have_fashion_mnist() {
 
 // A fresh, empty directory under the system temp dir.
 inline std::string temp_dir(const std::string& name) {
-    auto dir = std::filesystem::temp_directory_path() / ("cardinal_test_apps_" + name);
+    // The process id keeps tests that ctest -j runs at once (and other checkouts' runs) apart.
+    auto dir = std::filesystem::temp_directory_path() /
+               ("cardinal_test_apps_" + name + "_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     return dir.string();

@@ -142,3 +142,27 @@ TEST_CASE("the observer reports every node once, in execution order", "[autograd
     CHECK(outer == 3);
     CHECK(BackwardObserver::current() == nullptr);
 }
+
+// dist/ starts a bucket's allreduce from here: the hook must run once per backward, after the
+// gradients of every path into the leaf are summed, with grad(leaf) already holding them.
+TEST_CASE("post-accumulate hooks see the leaf's final gradient once per backward", "[autograd][hooks]") {
+    Tensor x = set_requires_grad(vec({1, 2, 3}));
+    int calls = 0;
+    std::vector<double> seen;
+    register_post_accumulate_hook(x, [&](const Tensor& leaf) {
+        ++calls;
+        seen = grad(leaf).to_vector();
+    });
+    backward(sum(x * 2.0 + x * 3.0));  // two paths into x
+    CHECK(calls == 1);
+    CHECK(seen == std::vector<double>{5, 5, 5});
+    backward(sum(x * 2.0));  // accumulates: the hook sees the running total
+    CHECK(calls == 2);
+    CHECK(seen == std::vector<double>{7, 7, 7});
+    clear_post_accumulate_hooks(x);
+    backward(sum(x * 2.0));
+    CHECK(calls == 2);
+    Tensor y = x * 2.0;
+    CHECK_THROWS_WITH(register_post_accumulate_hook(y, [](const Tensor&) {}),
+                      Catch::Contains("expected a leaf that requires grad") && Catch::Contains("not a leaf"));
+}

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(g++ cmake ninja-build libeigen3-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
           catch2 nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev libjpeg62-turbo-dev dataset-fashion-mnist graphviz python3
           libopenmpi-dev openmpi-bin
+          pkg-config  # pkg-config: scripts/test_consumer.sh checks the installed cardinal.pc
           clang-14 libclang-rt-14-dev libomp-14-dev)  # the libFuzzer targets (scripts/fuzz.sh)
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -76,6 +76,10 @@ void restore_run(Run& run, const TrainOptions& o, const Checkpoint& f, FILE* log
     } catch (const nlohmann::json::exception&) {
         fail<FormatError>(path, ": checkpoint metadata 'config' is not JSON");
     }
+    // The JSON values below come from the file: anything but the shapes a checkpoint writes is
+    // a FormatError here, never a JSON library exception further on.
+    check<FormatError>(saved_config.is_object(), path,
+                       ": checkpoint metadata 'config' is not an object of model kwargs");
     const nlohmann::json config = run.choice.config.to_json();
     if (saved_config != config) {
         std::string diff;
@@ -85,7 +89,8 @@ void restore_run(Run& run, const TrainOptions& o, const Checkpoint& f, FILE* log
                 diff += (diff.empty() ? "" : ", ") + it.key() + " " + old.dump() + " vs " +
                         it.value().dump();
         }
-        fail<ValueError>("--resume ", path, ": checkpoint is for model '", meta("model"),
+        fail<ValueError>("--resume ", path, ": checkpoint is for model '",
+                         escape_for_message(meta("model")),
                          "', this run trains '", run.choice.name, "' (config differs: ", diff,
                          ")");
     }
@@ -95,7 +100,12 @@ void restore_run(Run& run, const TrainOptions& o, const Checkpoint& f, FILE* log
     } catch (const nlohmann::json::exception&) {
         fail<FormatError>(path, ": checkpoint metadata 'options' is not JSON");
     }
-    const std::string saved_opt = saved_options.value("optimizer", "");
+    check<FormatError>(saved_options.is_object(), path,
+                       ": checkpoint metadata 'options' is not an object of options");
+    const auto saved_opt_it = saved_options.find("optimizer");
+    check<FormatError>(saved_opt_it != saved_options.end() && saved_opt_it->is_string(), path,
+                       ": checkpoint metadata 'options' names no optimizer");
+    const std::string saved_opt = saved_opt_it->get<std::string>();
     check<ValueError>(saved_opt == o.optimizer, "--resume ", path, ": checkpoint was trained with --optimizer ",
                       saved_opt, ", this run uses ", o.optimizer);
 
@@ -129,10 +139,12 @@ void restore_run(Run& run, const TrainOptions& o, const Checkpoint& f, FILE* log
     }
     run.gen->set_state(f.rng_seed, f.rng_offset);
     try {
-        for (const auto& m : nlohmann::json::parse(f.history))
-            run.history.push_back(EpochMetrics::from_json(m));
+        const nlohmann::json history = nlohmann::json::parse(f.history);
+        check<FormatError>(history.is_array(), path,
+                           ": checkpoint metadata 'history' is not a list of epochs");
+        for (const auto& m : history) run.history.push_back(EpochMetrics::from_json(m));
     } catch (const nlohmann::json::exception&) {
-        fail<FormatError>(path, ": checkpoint metadata 'history' is not JSON");
+        fail<FormatError>(path, ": checkpoint metadata 'history' is not JSON epoch metrics");
     }
     check<FormatError>(static_cast<int64_t>(run.history.size()) == epochs_done, path, ": history has ",
                        run.history.size(), " epochs, checkpoint says ", epochs_done);

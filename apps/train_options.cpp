@@ -1,6 +1,8 @@
 #include "apps/train_options.h"
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 #include <filesystem>
 #include <fstream>
 
@@ -33,10 +35,41 @@ constexpr const char* kDefaultRecipe = R"({
   "seed": 0
 })";
 
+// True when `v` (or every element of a list) converts to T without undefined behaviour:
+// integers must be JSON integers (get<int>() of 1e300 would be a float-to-int overflow) in
+// T's range.
+template <typename T>
+bool representable(const nlohmann::json& v) {
+    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string>) {
+        return true;  // get<T> checks the type itself
+    } else if constexpr (std::is_integral_v<T>) {
+        if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max());
+        if (v.is_number_integer())
+            return v.get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
+                   (std::is_unsigned_v<T> || v.get<int64_t>() <= int64_t(std::numeric_limits<T>::max()));
+        if (v.is_number_float()) {  // a whole number written as 6.0
+            const double d = v.get<double>();
+            return d == std::floor(d) && d >= double(std::numeric_limits<T>::min()) &&
+                   d < 0.999 * double(std::numeric_limits<T>::max());
+        }
+        return false;
+    } else if constexpr (std::is_floating_point_v<T>) {
+        return v.is_number();
+    } else {  // std::vector<E>
+        if (!v.is_array()) return false;
+        for (const auto& e : v)
+            if (!representable<typename T::value_type>(e)) return false;
+        return true;
+    }
+}
+
 template <typename T>
 void take(const nlohmann::json& j, const char* key, T& field, const std::string& source) {
     auto it = j.find(key);
     if (it == j.end()) return;
+    if (!it->is_null() && !representable<T>(*it))
+        fail<ValueError>(source, ": option '", key, "' has the wrong type or is out of range (",
+                         it->dump(), ")");
     try {
         field = it->get<T>();
     } catch (const nlohmann::json::exception&) {

@@ -7,7 +7,7 @@ near-valid inputs each, kept small. Run from the repository root:
 The checkpoint seeds are real checkpoints written by the cardinal binary given (a tiny model,
 fuzz/checkpoint_model.json, on generated data); the JPEG seeds need cjpeg (Debian:
 libjpeg-turbo-progs). Everything else is written here byte by byte. The output is
-deterministic, so running it again changes nothing. Inputs the fuzzers found (crashes fixed
+deterministic except the timings in the checkpoints' history. Inputs the fuzzers found (crashes fixed
 since, interesting cases) are added to the corpora by hand with a name saying what they are.
 """
 import gzip

@@ -33,6 +33,41 @@ namespace {
 // A decoded RGB image of this many pixels takes 192 MB; bigger ones are not classifier inputs.
 constexpr int64_t kMaxPixels = int64_t{1} << 26;
 
+// A PNG's pixels are deflate-compressed, and deflate expands at most 1032 to 1 (a 258-byte
+// match coded in 2 bits). So a PNG whose rows (a filter byte each, then width * channels *
+// bit depth bits) need more than 1032 times the file's size cannot be whole: it is truncated,
+// or a decompression bomb's header (a few bytes claiming 8192 x 8192). Refused here, before
+// stb_image allocates the claimed size; no valid file is refused.
+void check_png_fits(const uint8_t* data, size_t size, const std::string& name) {
+    static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (size < 33 || std::memcmp(data, kSignature, 8) != 0 || std::memcmp(data + 12, "IHDR", 4) != 0)
+        return;  // not a PNG, or stb_image reports what is wrong with it
+    auto be32 = [&](size_t at) {
+        return (uint64_t{data[at]} << 24) | (uint64_t{data[at + 1]} << 16) |
+               (uint64_t{data[at + 2]} << 8) | uint64_t{data[at + 3]};
+    };
+    const uint64_t width = be32(16), height = be32(20), depth = data[24], color_type = data[25];
+    uint64_t channels = 0;
+    switch (color_type) {
+        case 0: channels = 1; break;  // grey
+        case 2: channels = 3; break;  // RGB
+        case 3: channels = 1; break;  // palette index
+        case 4: channels = 2; break;  // grey + alpha
+        case 6: channels = 4; break;  // RGBA
+        default: return;              // stb_image refuses it
+    }
+    check<FormatError>(width <= STBI_MAX_DIMENSIONS && height <= STBI_MAX_DIMENSIONS, "image '",
+                       name, "': ", width, "x", height, " exceeds the limit of ",
+                       STBI_MAX_DIMENSIONS, " pixels per side");
+    // Both sides are at most 2^15 now, so nothing below overflows.
+    const uint64_t row_bytes = 1 + (width * channels * depth + 7) / 8;
+    const uint64_t needed = height * row_bytes;
+    check<FormatError>(needed <= 1032 * static_cast<uint64_t>(size), "image '", name, "': a ",
+                       width, "x", height, " PNG needs ", needed,
+                       " bytes of pixel data, more than its ", size,
+                       " bytes can hold compressed (the file is truncated or a decompression bomb)");
+}
+
 // Native pixels with 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA) channels; palettes come expanded.
 Image decode_native(const uint8_t* data, size_t size, const std::string& name) {
     check<FormatError>(size > 0, "image '", name, "': file is empty");
@@ -40,6 +75,7 @@ Image decode_native(const uint8_t* data, size_t size, const std::string& name) {
     check<FormatError>(size <= static_cast<size_t>(INT_MAX), "image '", name, "': file of ", size,
                        " bytes is too large to decode");
     const int len = static_cast<int>(size);
+    check_png_fits(data, size, name);
     int w = 0, h = 0, channels = 0;
     if (!stbi_info_from_memory(data, len, &w, &h, &channels))
         fail<FormatError>("image '", name, "': not a readable PNG/JPEG/BMP/GIF/TGA/PNM image (",

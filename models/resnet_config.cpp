@@ -23,7 +23,11 @@ T get_as(const json& j, const std::string& key, const char* expected) {
 }
 
 int64_t get_int(const json& j, const std::string& key) {
-    check<ValueError>(j.is_number_integer() || (j.is_number_float() && j.get<double>() == std::floor(j.get<double>())),
+    // A whole float (4.0) is accepted; one beyond int64 (1e300) is not, as converting it would be
+    // undefined behaviour.
+    const bool whole_float = j.is_number_float() && j.get<double>() == std::floor(j.get<double>()) &&
+                             std::fabs(j.get<double>()) < 9.2e18;
+    check<ValueError>(j.is_number_integer() || whole_float,
                       "config: '", key, "' must be an integer, got ", j.dump());
     return j.is_number_integer() ? j.get<int64_t>() : static_cast<int64_t>(j.get<double>());
 }

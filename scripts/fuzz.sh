@@ -32,7 +32,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   CC="$CC_CLANG" CXX="$CXX_CLANG" cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DCARDINAL_FUZZ=ON -DCARDINAL_TESTS=OFF \
-    -DCARDINAL_BENCH=OFF -DCARDINAL_MPI=OFF "${launcher[@]}" > /dev/null || { echo "fuzz.sh: configure failed" >&2; exit 1; }
+    -DCARDINAL_BENCH=OFF -DCARDINAL_EXAMPLES=OFF -DCARDINAL_INSTALL=OFF -DCARDINAL_MPI=OFF "${launcher[@]}" > /dev/null || { echo "fuzz.sh: configure failed" >&2; exit 1; }
 fi
 cmake --build "$BUILD" -j "${CARDINAL_FUZZ_JOBS:-2}" --target fuzz_all || { echo "fuzz.sh: build failed" >&2; exit 1; }
 

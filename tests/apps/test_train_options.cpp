@@ -55,6 +55,27 @@ TEST_CASE("train options: JSON round trip and strict merge", "[apps]") {
     CHECK_THROWS_WITH(recipe_json("fancy"), Contains("neither a named recipe"));
 }
 
+TEST_CASE("train options: numbers out of their type's range are refused, not converted",
+          "[apps][hostile]") {
+    // Converting 1e300 to an integer is undefined behaviour (UBSan reports it): each is refused.
+    TrainOptions o;
+    for (const char* bad : {R"({"epochs": 1e300})", R"({"threads": 1e10})",
+                            R"({"threads": 4294967296})", R"({"seed": -1})",
+                            R"({"milestones": [2, 1e30]})", R"({"batch": 2.5})",
+                            R"({"epochs": 18446744073709551615})"}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(o.merge_json(nlohmann::json::parse(bad), "recipe.json"),
+                          Contains("recipe.json") && Contains("out of range"));
+    }
+    // A whole number written as a float is still that number.
+    o.merge_json(nlohmann::json::parse(R"({"epochs": 4.0, "lr": 1})"), "recipe.json");
+    CHECK(o.epochs == 4);
+    CHECK(o.lr == 1.0);
+    // The same in a model config: no integer field takes 1e300.
+    CHECK_THROWS_WITH(ResNetConfig::from_json(nlohmann::json::parse(R"({"layers": [1e300, 1, 1, 1]})")),
+                      Contains("'layers' must be an integer"));
+}
+
 TEST_CASE("train options: every bad value names its flag", "[apps]") {
     auto expect = [](auto change, const char* text) {
         TrainOptions o;

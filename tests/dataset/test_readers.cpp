@@ -184,3 +184,38 @@ TEST_CASE("CIFAR-10 records parse and validate", "[data]") {
     CHECK_THROWS_WITH(load_cifar10_files({lab}), Catch::Contains("record 1 has label 10"));
     CHECK_THROWS_AS(load_cifar10(temp_path("nothing_here"), false), FormatError);
 }
+
+TEST_CASE("IDX datasets: truncated or empty label files and images are refused", "[data]") {
+    std::string img = temp_path("img_t"), lab = temp_path("lab_t"), cut_img = temp_path("img_cut");
+    write_file(img, idx_bytes({3, 2, 2}, ramp(12)), false);
+    const Bytes labels = idx_bytes({3}, {1, 2, 3});
+    write_file(lab, Bytes(labels.begin(), labels.end() - 1), false);  // one label short
+    CHECK_THROWS_WITH(load_idx_dataset(img, lab), Catch::Contains("lab_t") && Catch::Contains("truncated"));
+    write_file(lab, {}, false);
+    CHECK_THROWS_AS(load_idx_dataset(img, lab), FormatError);
+    const Bytes images = idx_bytes({3, 2, 2}, ramp(12));
+    write_file(cut_img, Bytes(images.begin(), images.end() - 3), true);
+    write_file(lab, labels, false);
+    CHECK_THROWS_WITH(load_idx_dataset(cut_img, lab), Catch::Contains("img_cut") && Catch::Contains("truncated"));
+    // Labels claiming more images than the image file holds, and fewer.
+    write_file(lab, idx_bytes({4}, {1, 2, 3, 4}), false);
+    CHECK_THROWS_WITH(load_idx_dataset(img, lab), Catch::Contains("3 images") && Catch::Contains("4 labels"));
+    // A label file that is an image file (three dims) and one of a wrong element type.
+    CHECK_THROWS_WITH(load_idx_dataset(img, img), Catch::Contains("expected an IDX label file"));
+    Bytes wrong_type = labels;
+    wrong_type[2] = 0x0B;  // int16
+    write_file(lab, wrong_type, false);
+    CHECK_THROWS_WITH(load_idx_dataset(img, lab), Catch::Contains("not supported"));
+}
+
+TEST_CASE("CIFAR-10: empty, short and mislabelled batch files are refused", "[data]") {
+    std::string empty = temp_path("empty_batch.bin"), shorter = temp_path("short_batch.bin");
+    write_file(empty, {}, false);
+    CHECK_THROWS_AS(load_cifar10_files({empty}), FormatError);
+    write_file(shorter, Bytes(100, 1), false);  // less than one record
+    CHECK_THROWS_WITH(load_cifar10_files({shorter}), Catch::Contains("whole number"));
+    Bytes record(kCifarRecordBytes, 0);
+    record[0] = 255;
+    write_file(shorter, record, false);
+    CHECK_THROWS_WITH(load_cifar10_files({shorter}), Catch::Contains("record 0 has label 255"));
+}

@@ -1,6 +1,8 @@
 // safetensors: every hostile or broken file is refused with a FormatError naming the problem,
 // before any allocation the file describes.
 #include <catch2/catch.hpp>
+#include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "io/safetensors.h"
@@ -206,4 +208,81 @@ TEST_CASE("hostile safetensors: names with terminal escapes or bad UTF-8 are pri
     m = load_error(test::le64(header.size()) + header + kData);
     CHECK(m.find('\xFF') == std::string::npos);
     CHECK(m.find('\x1b') == std::string::npos);
+}
+
+TEST_CASE("hostile safetensors: every truncation point of a small checkpoint is refused") {
+    // A checkpoint in miniature: model, optimizer and scheduler tensors of every stored dtype,
+    // and the metadata a training checkpoint carries.
+    TempDir dir;
+    const std::string good = dir.file("checkpoint.safetensors");
+    save_safetensors(good,
+                     {{"model.conv.weight", full({2, 1, 3, 3}, 0.5)},
+                      {"model.bn.running_var", ones({2}, DType::Float64)},
+                      {"optimizer.state.0.momentum_buffer", zeros({2, 1, 3, 3})},
+                      {"scheduler.step", full({1}, 7.0, DType::Int64)},
+                      {"epoch", full({1}, 1.0, DType::Int64)}},
+                     {{"format", "cardinal-checkpoint"},
+                      {"options", R"({"optimizer": "sgd", "epochs": 2})"},
+                      {"history", "[]"}});
+    const std::string bytes = test::read_bytes(good);
+    REQUIRE(load_safetensors(good).tensors.size() == 5);
+    // Every prefix, from the empty file to one byte short: the length field, every byte of the
+    // header JSON, every byte of the data area.
+    for (size_t cut = 0; cut < bytes.size(); ++cut) {
+        INFO("cut at " << cut << " of " << bytes.size());
+        CHECK_FALSE(load_error(bytes.substr(0, cut)).empty());
+    }
+}
+
+TEST_CASE("hostile safetensors: header length over the 100 MB cap") {
+    // A sparse file just over the cap, so the length field is not "beyond the file".
+    TempDir dir;
+    const std::string path = dir.file("huge_header.safetensors");
+    const uint64_t claimed = (uint64_t{100} << 20) + 1;
+    test::write_bytes(path, test::le64(claimed));
+    std::filesystem::resize_file(path, 8 + claimed);
+    const int64_t reserved_before = allocator_stats().bytes_reserved;
+    CHECK_THROWS_WITH(load_safetensors(path),
+                      Catch::Contains("header length 104857601 exceeds the limit of 104857600"));
+    CHECK(allocator_stats().bytes_reserved - reserved_before < (1 << 20));
+}
+
+TEST_CASE("hostile safetensors: spans out of order load; out of order and overlapping do not") {
+    TempDir dir;
+    const std::string path = dir.file("order.safetensors");
+    // 'a' sits after 'b' in the data area: allowed, as the format does not order spans.
+    std::string data(16, '\0');
+    const float one = 1.0f, two = 2.0f;
+    std::memcpy(&data[0], &two, 4);
+    std::memcpy(&data[8], &one, 4);
+    test::write_bytes(path, test::safetensors_bytes(
+                                R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]},)"
+                                R"( "b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})",
+                                data));
+    SafetensorsFile f = load_safetensors(path);
+    REQUIRE(f.names() == std::vector<std::string>{"a", "b"});
+    CHECK(f.get("a").data<float>()[0] == 1.0f);
+    CHECK(f.get("b").data<float>()[0] == 2.0f);
+    // Listed in reverse and overlapping by one element: refused whatever the listing order.
+    CHECK_THAT(load_error(test::safetensors_bytes(
+                   R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]},)"
+                   R"( "b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})",
+                   kData)),
+               Catch::Contains("overlap"));
+}
+
+TEST_CASE("hostile safetensors: huge dimensions are refused before any allocation") {
+    // 2^40 float32 elements claimed by a 4-byte span, and a shape of 2^62 along one axis.
+    CHECK_THAT(load_error(test::safetensors_bytes(
+                   one(R"({"dtype": "F32", "shape": [1099511627776], "data_offsets": [0, 4]})"),
+                   kData)),
+               Catch::Contains("needs 4398046511104 bytes"));
+    CHECK_THAT(load_error(test::safetensors_bytes(
+                   one(R"({"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 4]})"),
+                   kData)),
+               Catch::Contains("more bytes than fit in 64 bits"));
+    CHECK_THAT(load_error(test::safetensors_bytes(
+                   one(R"({"dtype": "F32", "shape": [18446744073709551616], "data_offsets": [0, 4]})"),
+                   kData)),
+               Catch::Contains("shape"));
 }

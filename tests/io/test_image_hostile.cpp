@@ -1,0 +1,121 @@
+// Hostile images: each is refused with one FormatError naming the file and the problem, before
+// the decoder allocates what the header claims: absurd dimensions, a decompression bomb's
+// header, truncated files, an unsupported colour space. Valid files that compress as well as
+// deflate allows still decode.
+#include <zlib.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "io/image.h"
+#include "tensor/error.h"
+#include "tests/io/io_test_util.h"
+
+using namespace cardinal;
+using cardinal::test::TempDir;
+
+namespace {
+
+const std::string kData = CARDINAL_TEST_DATA;
+
+std::string be32(uint32_t v) {
+    return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+}
+
+std::string chunk(const std::string& type, const std::string& body) {
+    const std::string tb = type + body;
+    const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(tb.data()), tb.size());
+    return be32(static_cast<uint32_t>(body.size())) + tb + be32(static_cast<uint32_t>(crc));
+}
+
+// A PNG of `height` rows whose filtered pixel bytes are `raw` (zlib level 9); the header says
+// width x height, 8-bit, colour type `color_type`.
+std::string png(uint32_t width, uint32_t height, int color_type, const std::string& raw) {
+    uLongf len = compressBound(raw.size());
+    std::string z(len, '\0');
+    REQUIRE(compress2(reinterpret_cast<Bytef*>(z.data()), &len,
+                      reinterpret_cast<const Bytef*>(raw.data()), raw.size(), 9) == Z_OK);
+    z.resize(len);
+    const std::string ihdr = be32(width) + be32(height) + std::string{8, char(color_type), 0, 0, 0};
+    return "\x89PNG\r\n\x1a\n" + chunk("IHDR", ihdr) + chunk("IDAT", z) + chunk("IEND", "");
+}
+
+std::string decode_error(const std::string& bytes, const std::string& name) {
+    try {
+        decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), name);
+    } catch (const FormatError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("hostile images: a 60-byte PNG claiming 100000 x 100000 is refused", "[image]") {
+    const std::string m = decode_error(png(100000, 100000, 0, std::string(1, '\0')), "huge.png");
+    CHECK_THAT(m, Catch::Contains("huge.png': 100000x100000 exceeds the limit of 32768 pixels per side"));
+}
+
+TEST_CASE("hostile images: a decompression bomb's header is refused before decoding", "[image]") {
+    // 8192 x 8192 grey is within the pixel limit (2^26) but needs 67 MB of rows: a file of a few
+    // hundred bytes cannot hold them, whatever the deflate stream says.
+    const std::string bomb = png(8192, 8192, 0, std::string(4096, '\0'));
+    REQUIRE(bomb.size() < 200);
+    const std::string m = decode_error(bomb, "bomb.png");
+    CHECK_THAT(m, Catch::Contains("bomb.png': a 8192x8192 PNG needs 67117056 bytes of pixel data") &&
+                      Catch::Contains("truncated or a decompression bomb"));
+    // RGBA claims four times as much from the same few bytes.
+    CHECK_THAT(decode_error(png(4096, 4096, 6, std::string(64, '\0')), "rgba.png"),
+               Catch::Contains("a 4096x4096 PNG needs 67112960 bytes"));
+}
+
+TEST_CASE("hostile images: a valid PNG compressed near deflate's limit still decodes", "[image]") {
+    // 2048 x 2048 black: 4 MB of rows in about 4 KB, a ratio close to deflate's 1032.
+    const uint32_t side = 2048;
+    const std::string black = png(side, side, 0, std::string(size_t(side) * (side + 1), '\0'));
+    INFO("compressed to " << black.size() << " bytes");
+    CHECK(double(side) * (side + 1) / black.size() > 900);
+    const Image img =
+        decode_image(reinterpret_cast<const uint8_t*>(black.data()), black.size(), "black.png");
+    CHECK(img.width == side);
+    CHECK(img.height == side);
+    CHECK(img.pixels[img.pixels.size() / 2] == 0);
+}
+
+TEST_CASE("hostile images: every truncation of a small PNG and JPEG is refused", "[image]") {
+    std::string raw;
+    for (int y = 0; y < 16; ++y) {
+        raw += '\0';
+        for (int x = 0; x < 16 * 3; ++x) raw += char((x * 7 + y * 13) % 256);
+    }
+    const std::string good_png = png(16, 16, 2, raw);
+    REQUIRE(decode_error(good_png, "good.png").empty());
+    // Every cut up to the IEND chunk (a PNG without it still has all its pixels; stb_image, as
+    // libpng, decodes it).
+    for (size_t cut = 0; cut + 12 < good_png.size(); ++cut) {
+        INFO("PNG cut at " << cut << " of " << good_png.size());
+        CHECK_THAT(decode_error(good_png.substr(0, cut), "cut.png"), Catch::Contains("cut.png"));
+    }
+    const std::string jpg = test::read_bytes(kData + "/cmyk_8x8.jpg");  // any JPEG's header
+    const std::string progressive = test::read_bytes(kData + "/timm_eval/src/progressive.jpg");
+    for (size_t cut : {size_t{0}, size_t{2}, size_t{3}, size_t{20}, size_t{200},
+                       progressive.size() / 3, progressive.size() - 2}) {
+        INFO("JPEG cut at " << cut);
+        CHECK_THAT(decode_error(progressive.substr(0, cut), "cut.jpg"), Catch::Contains("cut.jpg"));
+    }
+    CHECK(jpg.size() > 100);
+}
+
+TEST_CASE("hostile images: a CMYK JPEG is refused naming the colour space", "[image]") {
+    // tests/data/cmyk_8x8.jpg: 8x8, written by libjpeg with in_color_space JCS_CMYK (4 channels);
+    // PIL reads such files as mode CMYK, which timm's RGB pipeline would convert, cardinal refuses.
+    const std::string jpg = test::read_bytes(kData + "/cmyk_8x8.jpg");
+    CHECK_THAT(decode_error(jpg, "cmyk.jpg"),
+               Catch::Contains("cmyk.jpg") && Catch::Contains("CMYK JPEGs are not supported"));
+}
+
+TEST_CASE("hostile images: an unknown PNG colour type is refused", "[image]") {
+    // Colour type 5 does not exist (0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGBA).
+    CHECK_THAT(decode_error(png(4, 4, 5, std::string(4 * 5, '\0')), "type5.png"),
+               Catch::Contains("type5.png") && Catch::Contains("not a readable"));
+}

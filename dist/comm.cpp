@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <string>
 
 #include "dist/bounded_wait.h"
@@ -52,6 +53,10 @@ Comm::Comm(int* argc, char*** argv, double timeout_seconds) : handles_(std::make
 }
 
 Comm::~Comm() {
+    // Unwinding from an error on this rank: the program reports it and exits without
+    // MPI_Finalize, and mpirun ends the job (a barrier here would wait for ranks that are
+    // waiting in another collective).
+    if (std::uncaught_exceptions() > 0) return;
     try {
         barrier("the barrier before MPI_Finalize");  // a rank hung at the end aborts here
     } catch (const Error&) {

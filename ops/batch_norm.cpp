@@ -418,8 +418,10 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
         s_gx[c] = sgd * rstd[c];
     }
 
-    // The means of g and g * xhat that grad_x subtracts (header: S'_. / (n n_r) when synchronised).
-    std::vector<double> mean_g(C), mean_gx(C);
+    // grad_x subtracts sum_g / denom and xhat sum_gx / denom: the local sums over n, or when
+    // synchronised S'_. over n n_r (header).
+    std::vector<double> sum_g = s_g, sum_gx = s_gx;
+    double denom = n;
     if (node.sync_ && node.training_) {
         std::vector<double> s(static_cast<size_t>(2 * C));
         for (int64_t c = 0; c < C; ++c) {
@@ -427,16 +429,11 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
             s[C + c] = n * s_gx[c];
         }
         (*node.sync_)(s.data(), 2 * C);
-        const double scale = n > 0 ? 1.0 / (node.n_total_ * n) : 0.0;  // n: this replica's values
         for (int64_t c = 0; c < C; ++c) {
-            mean_g[c] = s[c] * scale;
-            mean_gx[c] = s[C + c] * scale;
+            sum_g[c] = s[c];
+            sum_gx[c] = s[C + c];
         }
-    } else if (n > 0) {
-        for (int64_t c = 0; c < C; ++c) {
-            mean_g[c] = s_g[c] / n;
-            mean_gx[c] = s_gx[c] / n;
-        }
+        denom = node.n_total_ * n;  // n: this replica's values (0 for an empty shard: no grad_x)
     }
     Tensor grad_x, grad_w, grad_b;
     if (node.needs_input_grad(0)) {
@@ -444,8 +441,8 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
         for (int64_t c = 0; c < C; ++c) {
             const double w = param<T>(node.saved_weight_, c, T(1));
             a[c] = w * rstd[c];
-            bcoef[c] = node.training_ ? -a[c] * rstd[c] * mean_gx[c] : 0.0;
-            k[c] = node.training_ ? -a[c] * mean_g[c] : 0.0;
+            bcoef[c] = node.training_ && denom > 0 ? -a[c] * rstd[c] * sum_gx[c] / denom : 0.0;
+            k[c] = node.training_ && denom > 0 ? -a[c] * sum_g[c] / denom : 0.0;
         }
         grad_x = empty(x.shape(), x.dtype(), format);
         T* dx = grad_x.data<T>();

@@ -22,17 +22,20 @@ namespace cardinal::fuzz {
 
 // $TMPDIR/cardinal_fuzz_<pid>, created on first use and removed when the process exits.
 inline const std::string& scratch_dir() {
-    static const std::string dir = [] {
+    // Never destroyed: the exit handler below runs after the destructors of statics built
+    // before it was registered, and must still read the path.
+    static const std::string* dir = [] {
         const auto d = std::filesystem::temp_directory_path() /
                        ("cardinal_fuzz_" + std::to_string(::getpid()));
         std::filesystem::create_directories(d);
+        auto* path = new std::string(d.string());
         std::atexit([] {
             std::error_code ec;
-            std::filesystem::remove_all(scratch_dir(), ec);
+            std::filesystem::remove_all(*dir, ec);
         });
-        return d.string();
+        return path;
     }();
-    return dir;
+    return *dir;
 }
 
 // Writes `size` bytes to scratch_dir()/name (replacing it) and returns the path.

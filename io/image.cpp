@@ -1,6 +1,7 @@
 // Decoding (stb_image, libjpeg-turbo for JPEG) and PIL's mode conversions to RGB and L.
 #include "io/image.h"
 
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -68,6 +69,27 @@ void check_png_fits(const uint8_t* data, size_t size, const std::string& name) {
                        " bytes can hold compressed (the file is truncated or a decompression bomb)");
 }
 
+// stb_image reads a PNM header's numbers (width, height, maxval) into an int without an
+// overflow check, which is undefined behaviour for a number of ten or more digits (found by the
+// image fuzz target). Such a header is refused here first; every real size has fewer digits.
+void check_pnm_header(const uint8_t* data, size_t size, const std::string& name) {
+    if (size < 2 || data[0] != 'P' || (data[1] != '5' && data[1] != '6')) return;
+    size_t i = 2;
+    for (int number = 0; number < 3 && i < size; ++number) {
+        while (i < size && (std::isspace(data[i]) || data[i] == '#')) {
+            if (data[i] == '#')
+                while (i < size && data[i] != '\n' && data[i] != '\r') ++i;
+            else
+                ++i;
+        }
+        size_t digits = 0;
+        for (; i < size && data[i] >= '0' && data[i] <= '9'; ++i) ++digits;
+        check<FormatError>(digits <= 9, "image '", name, "': a PNM header number of ", digits,
+                           " digits is not a valid size");
+        if (digits == 0) return;  // stb_image reports the malformed header
+    }
+}
+
 // Native pixels with 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA) channels; palettes come expanded.
 Image decode_native(const uint8_t* data, size_t size, const std::string& name) {
     check<FormatError>(size > 0, "image '", name, "': file is empty");
@@ -76,6 +98,7 @@ Image decode_native(const uint8_t* data, size_t size, const std::string& name) {
                        " bytes is too large to decode");
     const int len = static_cast<int>(size);
     check_png_fits(data, size, name);
+    check_pnm_header(data, size, name);
     int w = 0, h = 0, channels = 0;
     if (!stbi_info_from_memory(data, len, &w, &h, &channels))
         fail<FormatError>("image '", name, "': not a readable PNG/JPEG/BMP/GIF/TGA/PNM image (",

@@ -119,3 +119,14 @@ TEST_CASE("hostile images: an unknown PNG colour type is refused", "[image]") {
     CHECK_THAT(decode_error(png(4, 4, 5, std::string(4 * 5, '\0')), "type5.png"),
                Catch::Contains("type5.png") && Catch::Contains("not a readable"));
 }
+
+TEST_CASE("hostile images: a PNM header number too long for an int is refused", "[image]") {
+    // Found by the image fuzz target (fuzz/corpus/image/pnm_header_overflow): stb_image would
+    // overflow an int reading "6666...": undefined behaviour, reported by UBSan.
+    const std::string pnm = "P5 4 2 " + std::string(40, '6') + "\n" + std::string(8, '\x10');
+    CHECK_THAT(decode_error(pnm, "long.pgm"),
+               Catch::Contains("long.pgm': a PNM header number of 40 digits is not a valid size"));
+    // Comments are skipped; a normal header still decodes.
+    const std::string ok = "P5\n# a comment\n4 2\n255\n" + std::string(8, '\x10');
+    CHECK(decode_error(ok, "ok.pgm").empty());
+}

@@ -27,8 +27,10 @@ namespace cardinal::grouped_conv_cl {
 bool supports(const ConvGeometry& g);
 
 // All pointers dense: x [N, H, W, C], y [N, OH, OW, O] (channels-last bytes), w [O, C/G, KH, KW];
-// b and grad_b may be null. Callers check supports(g) first.
-void forward(const float* x, const float* w, const float* b, float* y, const ConvGeometry& g);
+// b and grad_b may be null. Callers check supports(g) first. The forward's optional epilogue (the
+// inference post-ops): y += residual (same layout as y, may be null), then y = max(y, 0).
+void forward(const float* x, const float* w, const float* b, float* y, const ConvGeometry& g,
+             const float* residual = nullptr, bool relu = false);
 void backward_data(const float* grad_y, const float* w, float* grad_x, const ConvGeometry& g);
 void backward_weights(const float* grad_y, const float* x, float* grad_w, float* grad_b,
                       const ConvGeometry& g);

@@ -404,10 +404,14 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
     if (layout == ConvLayout::Auto) layout = choose_layout(g, ConvPass::Forward);
     Tensor xc = activation(x, g), wc = w.contiguous(), bc = b.defined() ? b.contiguous() : b;
     Tensor y = empty(g.output_shape(), DType::Float32, activation_format(g));
-    if (layout == ConvLayout::Gemm || layout == ConvLayout::Grouped) {
-        auto* kernel = layout == ConvLayout::Gemm ? gemm_conv::forward : grouped_conv_cl::forward;
-        kernel(xc.data<float>(), wc.data<float>(), bc.defined() ? bc.data<float>() : nullptr,
-               y.data<float>(), g);
+    if (layout == ConvLayout::Gemm) {
+        gemm_conv::forward(xc.data<float>(), wc.data<float>(),
+                           bc.defined() ? bc.data<float>() : nullptr, y.data<float>(), g);
+        return y;
+    }
+    if (layout == ConvLayout::Grouped) {
+        grouped_conv_cl::forward(xc.data<float>(), wc.data<float>(),
+                                 bc.defined() ? bc.data<float>() : nullptr, y.data<float>(), g);
         return y;
     }
     auto e = entry_for(g, ConvPass::Forward, layout, training, b.defined());
@@ -478,8 +482,18 @@ Tensor forward_fused(const Tensor& x, const InferenceWeight& w, const Tensor& b,
     ConvLayout layout = choose_layout(g, ConvPass::Forward);
     // Our grouped kernels are float32: a bf16 run keeps oneDNN's bf16 kernels.
     if (layout == ConvLayout::Grouped && bf16_compute) layout = ConvLayout::ChannelsLast;
-    if (layout == ConvLayout::Gemm || layout == ConvLayout::Grouped) {
-        // our own kernels have no post-ops: apply them after
+    if (layout == ConvLayout::Grouped) {  // the post-ops in the kernel's store
+        const Tensor plain = w.make ? w.in(wei_md(g, false), wei_md(g, false), nullptr) : w.values;
+        const Tensor wc = plain.contiguous(), xc = activation(x, g);
+        const Tensor bc = b.defined() ? b.contiguous() : b;
+        const Tensor rc = residual.defined() ? activation(residual, g) : residual;
+        Tensor y = empty(g.output_shape(), DType::Float32, activation_format(g));
+        grouped_conv_cl::forward(xc.data<float>(), wc.data<float>(),
+                                 bc.defined() ? bc.data<float>() : nullptr, y.data<float>(), g,
+                                 rc.defined() ? rc.data<float>() : nullptr, relu);
+        return y;
+    }
+    if (layout == ConvLayout::Gemm) {  // our sgemm path has no post-ops: apply them after
         const Tensor plain = w.make ? w.in(wei_md(g, false), wei_md(g, false), nullptr) : w.values;
         Tensor y = conv2d_forward(x, plain.view(g.weight_shape()), b, g, false, layout);
         if (residual.defined()) kernels::add_(y, residual);

@@ -184,3 +184,27 @@ TEST_CASE("grouped kernels refuse geometries they do not handle", "[conv][groupe
                                              ConvLayout::Grouped),
                       Catch::Contains("grouped_conv_cl"));
 }
+
+TEST_CASE("fused inference through the grouped kernels: bias, residual and ReLU in the store",
+          "[conv][grouped_cl]") {
+    const Case c{2, 64, 16, 9, 11, 3, 1, 1, 1, true};
+    Generator gen(13);
+    const Tensor x = randn({c.N, c.C, c.H, c.W}, DType::Float64, &gen);
+    const Tensor w = randn({c.C, c.C / c.G, c.K, c.K}, DType::Float64, &gen);
+    const Tensor b = randn({c.C}, DType::Float64, &gen);
+    const Tensor r = randn({c.N, c.C, c.H, c.W}, DType::Float64, &gen);
+    for (bool with_residual : {false, true})
+        for (bool relu : {false, true}) {
+            INFO("residual " << with_residual << " relu " << relu);
+            const Tensor ref = conv2d_inference(x, w, b, c.params(), with_residual ? r : Tensor(), relu);
+            const Tensor y = conv2d_inference(f32_channels_last(x), w.to(DType::Float32),
+                                              b.to(DType::Float32), c.params(),
+                                              with_residual ? f32_channels_last(r) : Tensor(), relu);
+            CHECK(memory_format_of(y) == MemoryFormat::ChannelsLast);
+            CHECK(rel_error(y, ref) < 1e-5);
+            if (relu) {
+                const std::vector<double> v = y.to_vector();
+                CHECK(*std::min_element(v.begin(), v.end()) >= 0);
+            }
+        }
+}

@@ -89,8 +89,7 @@ void run(const EvalArgs& a) {
     Generator gen(0);
     ResNet model(choice.config, &gen);
     // A training checkpoint holds the weights under "model."; model.safetensors holds them bare.
-    auto format = f.metadata.find("format");
-    const bool checkpoint = format != f.metadata.end() && format->second == kCheckpointFormat;
+    const bool checkpoint = is_checkpoint(f);
     try {
         model.load_state_dict(checkpoint ? strip_prefix(f.tensors, "model.") : f.tensors);
     } catch (const Error& e) {

@@ -27,7 +27,7 @@ nlohmann::json checkpoint_options(const std::string& path) {
     check<ValueError>(std::filesystem::is_regular_file(path), "--resume ", path, ": no such file");
     SafetensorsFile f = load_safetensors(path);  // FormatError for a corrupt file
     auto it = f.metadata.find("options");
-    if (f.metadata.count("format") == 0 || f.metadata.at("format") != kCheckpointFormat ||
+    if (!is_checkpoint(f) ||
         it == f.metadata.end())
         return nlohmann::json::object();  // run_training explains what is wrong with it
     nlohmann::json j;

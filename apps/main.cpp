@@ -6,6 +6,7 @@
 
 #include "apps/commands.h"
 #include "apps/exit_codes.h"
+#include "cardinal/version.h"
 #include "tensor/error.h"
 #include "tensor/escape.h"
 #include "tensor/parallel.h"
@@ -53,6 +54,7 @@ std::string parse_error_message(const CLI::ParseError& e) {
 
 int main(int argc, char** argv) {
     CLI::App app{"cardinal: ResNeXt / SE-ResNeXt / SKNet / ResNeSt on the CPU, from scratch"};
+    app.set_version_flag("--version", std::string("cardinal ") + cardinal::kVersion);
     app.require_subcommand(1);
     cardinal::apps::add_models_command(app);
     cardinal::apps::add_infer_command(app);

@@ -1,19 +1,23 @@
 // The training loop behind `cardinal train`, callable from tests.
 //
+// The parts: apps/out_dir.h (the --out directory), apps/param_groups.h (groups, optimizer,
+// schedule), apps/train_checkpoint.h (a run to and from io/checkpoint.h), apps/evaluate.h (the
+// per-epoch evaluation); this file's .cpp runs the loop.
+//
 // A run writes to options.out:
 //   metrics.jsonl           one JSON line per finished epoch (apps/metrics.h)
 //   curves.svg              loss and accuracy against epoch
 //   checkpoint.safetensors  after every epoch (and every --checkpoint-every N steps), the whole
-//                           training state, written atomically (a temporary file next to it,
-//                           fsync, rename, fsync of the directory: a crash or a full disk at any
-//                           moment leaves the previous checkpoint whole):
+//                           training state (io/checkpoint.h), written atomically (a temporary
+//                           file next to it, fsync, rename, fsync of the directory: a crash or a
+//                           full disk at any moment leaves the previous checkpoint whole):
 //       model.<timm name>       weights and BatchNorm buffers
 //       optimizer.<...>         Optimizer::state_dict (momentum buffers, ...)
 //       scheduler.<...>         LRScheduler::state_dict (step, base lrs)
 //       rng.seed, rng.offset    the Generator that initialised the model and drives
 //                               dropout / DropBlock / drop-path (int64 bit patterns)
 //       epoch                   epochs finished
-//     and in __metadata__: format "cardinal-checkpoint", model, config (kwargs JSON),
+//     and in __metadata__: format "cardinal-checkpoint", format_version, model, config (kwargs JSON),
 //     options (TrainOptions JSON), history (the metrics so far), threads, step (batches done in
 //     the unfinished epoch, 0 after an epoch) and epoch_totals (that epoch's running loss sum,
 //     hits, images, lr and seconds, JSON).
@@ -30,10 +34,10 @@
 #include <string>
 #include <vector>
 
+#include "apps/evaluate.h"
 #include "apps/metrics.h"
 #include "apps/train_options.h"
-#include "data/loader.h"
-#include "nn/module.h"
+#include "io/checkpoint.h"
 
 namespace cardinal::apps {
 
@@ -47,20 +51,5 @@ struct TrainResult {
 // silent). Every bad option, missing data set, unwritable --out or unusable --resume file is a
 // cardinal::Error with a message naming the flag.
 TrainResult run_training(const TrainOptions& options, FILE* log = stdout);
-
-// Accuracy, mean (unsmoothed) cross-entropy and the confusion matrix of `model` in eval mode
-// over every batch of `loader` (its epoch 0, unshuffled).
-struct EvalResult {
-    double loss = 0, accuracy = 0;
-    int64_t count = 0, num_classes = 0;
-    std::vector<int64_t> confusion;  // [true class * num_classes + predicted class]
-};
-EvalResult evaluate(Module& model, DataLoader& loader, int64_t num_classes);
-
-// The eval loader the trainer uses: no augmentation, no shuffle, the data set's normalization.
-LoaderOptions eval_loader_options(int64_t batch, int64_t limit, const std::vector<double>& mean,
-                                  const std::vector<double>& std);
-
-inline constexpr const char* kCheckpointFormat = "cardinal-checkpoint";
 
 }  // namespace cardinal::apps

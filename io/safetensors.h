@@ -21,11 +21,10 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/named_tensors.h"
 #include "tensor/tensor.h"
 
 namespace cardinal {
-
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 struct SafetensorsFile {
     std::string path;                             // the file it was read from (for messages)

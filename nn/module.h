@@ -8,11 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/named_tensors.h"
 #include "tensor/tensor.h"
 
 namespace cardinal {
-
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 class Module {
 public:

@@ -38,20 +38,6 @@ double scalar_of(const Tensor& t, const std::string& key) {
 
 }  // namespace
 
-StateDict with_prefix(const StateDict& dict, const std::string& prefix) {
-    StateDict out;
-    for (const auto& [key, value] : dict) out.emplace_back(prefix + key, value);
-    return out;
-}
-
-StateDict strip_prefix(const StateDict& dict, const std::string& prefix) {
-    StateDict out;
-    for (const auto& [key, value] : dict)
-        if (key.compare(0, prefix.size(), prefix) == 0)
-            out.emplace_back(key.substr(prefix.size()), value);
-    return out;
-}
-
 Optimizer::Optimizer(std::vector<ParamGroup> groups, double default_lr,
                      double default_weight_decay) {
     check<ValueError>(!groups.empty(), "optimizer: no parameter groups given");
@@ -133,8 +119,8 @@ void Optimizer::zero_grad() {
         for (const Tensor& p : group.params) cardinal::zero_grad(p);
 }
 
-StateDict Optimizer::state_dict() const {
-    StateDict out;
+NamedTensors Optimizer::state_dict() const {
+    NamedTensors out;
     for (size_t g = 0; g < groups_.size(); ++g) {
         std::string prefix = "param_groups." + std::to_string(g) + ".";
         out.emplace_back(prefix + "lr", scalar_tensor(groups_[g].lr, DType::Float64));
@@ -152,7 +138,7 @@ StateDict Optimizer::state_dict() const {
     return out;
 }
 
-void Optimizer::load_state_dict(const StateDict& dict) {
+void Optimizer::load_state_dict(const NamedTensors& dict) {
     // Validate everything first, then apply: a refused dict leaves the optimizer untouched.
     const std::string op = std::string(name()) + " load_state_dict";
     std::vector<const Tensor*> params;

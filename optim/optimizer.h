@@ -17,16 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/named_tensors.h"
 #include "tensor/tensor.h"
 
 namespace cardinal {
-
-using StateDict = std::vector<std::pair<std::string, Tensor>>;
-
-// The entries of `dict` with `prefix` prepended to their names ("optimizer." + "state.0...").
-StateDict with_prefix(const StateDict& dict, const std::string& prefix);
-// The entries whose names start with `prefix`, with it removed; others are dropped.
-StateDict strip_prefix(const StateDict& dict, const std::string& prefix);
 
 // Parameters sharing a learning rate and weight decay; unset values take the optimizer's.
 struct ParamGroup {
@@ -56,11 +50,11 @@ class Optimizer {
     double weight_decay(int64_t g) const;
     void set_weight_decay(int64_t g, double weight_decay);
 
-    StateDict state_dict() const;
+    NamedTensors state_dict() const;
     // Restores a state_dict() of an optimizer of the same kind over the same parameter
     // layout; counts, names and shapes are checked (ValueError / ShapeError) before anything
     // changes.
-    void load_state_dict(const StateDict& dict);
+    void load_state_dict(const NamedTensors& dict);
 
   protected:
     Optimizer(std::vector<ParamGroup> groups, double default_lr, double default_weight_decay);

@@ -141,8 +141,8 @@ void LRScheduler::apply() {
         optimizer_.set_lr(g, schedule_.lr(base_lrs_[g], step_));
 }
 
-StateDict LRScheduler::state_dict() const {
-    StateDict out;
+NamedTensors LRScheduler::state_dict() const {
+    NamedTensors out;
     out.emplace_back("step", scalar_tensor(static_cast<double>(step_), DType::Float64));
     for (size_t g = 0; g < base_lrs_.size(); ++g)
         out.emplace_back("base_lr." + std::to_string(g),
@@ -150,7 +150,7 @@ StateDict LRScheduler::state_dict() const {
     return out;
 }
 
-void LRScheduler::load_state_dict(const StateDict& dict) {
+void LRScheduler::load_state_dict(const NamedTensors& dict) {
     int64_t s = -1;
     std::vector<double> bases(base_lrs_.size(), -1.0);
     for (const auto& [key, value] : dict) {

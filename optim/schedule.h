@@ -68,8 +68,8 @@ class LRScheduler {
     const Schedule& schedule() const { return schedule_; }
 
     // "step" and "base_lr.<g>" (0-d float64); prefix them (with_prefix) in a checkpoint.
-    StateDict state_dict() const;
-    void load_state_dict(const StateDict& dict);
+    NamedTensors state_dict() const;
+    void load_state_dict(const NamedTensors& dict);
 
   private:
     void apply();

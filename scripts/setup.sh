@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(g++ cmake ninja-build libeigen3-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
           catch2 nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev libjpeg62-turbo-dev dataset-fashion-mnist graphviz python3
-          libopenmpi-dev openmpi-bin)
+          libopenmpi-dev openmpi-bin
+          pkg-config)  # pkg-config: scripts/test_consumer.sh checks the installed cardinal.pc
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 BUILD_DIR=${CARDINAL_BUILD_DIR:-build}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "$@"
+# The installed package: a separate project built against a temporary prefix only.
+bash scripts/test_consumer.sh "$BUILD_DIR"
 if [ "${CARDINAL_SKIP_SANITIZERS:-0}" != 1 ]; then
   bash scripts/sanitize.sh all
 fi

@@ -207,7 +207,7 @@ TEST_CASE("train: killed 50 times with SIGKILL, resumed from the newest checkpoi
         // The newest checkpoint always loads, and is a training checkpoint.
         if (fs::exists(checkpoint)) {
             SafetensorsFile f = load_safetensors(checkpoint);
-            REQUIRE(f.metadata.at("format") == apps::kCheckpointFormat);
+            REQUIRE(f.metadata.at("format") == kCheckpointFormat);
             max_epoch_seen = std::max(max_epoch_seen, std::stoi(f.metadata.at("epoch")));
         }
     }

@@ -67,12 +67,12 @@ TEST_CASE("LRScheduler sets every group's lr from its base", "[optim]") {
     CHECK(opt.lr(1) == Approx(0.2));
     sched.set_step(7);  // middle of the cosine: (7-4)/(10-4) = 1/2
     CHECK(opt.lr(0) == Approx(0.05));
-    StateDict sd = sched.state_dict();
+    NamedTensors sd = sched.state_dict();
     LRScheduler other(opt, Schedule::warmup_cosine(4, 10));  // would take 0.05/0.1 as bases
     other.load_state_dict(sd);
     CHECK(other.base_lr(0) == 0.1);
     CHECK(opt.lr(1) == Approx(0.1));
-    StateDict bad = sd;
+    NamedTensors bad = sd;
     bad.emplace_back("base_lr.5", scalar_tensor(1.0, DType::Float64));
     CHECK_THROWS_AS(other.load_state_dict(bad), ValueError);
 }

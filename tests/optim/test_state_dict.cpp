@@ -44,7 +44,7 @@ void check_round_trip(Make make) {
     std::vector<Tensor> pb = clone_params(pa);
     auto b = make(pb);
     LRScheduler sb(*b, Schedule::step(2, 0.5));
-    StateDict checkpoint = with_prefix(a->state_dict(), "optimizer.");
+    NamedTensors checkpoint = with_prefix(a->state_dict(), "optimizer.");
     for (auto& kv : with_prefix(sa.state_dict(), "scheduler.")) checkpoint.push_back(kv);
     b->load_state_dict(strip_prefix(checkpoint, "optimizer."));
     sb.load_state_dict(strip_prefix(checkpoint, "scheduler."));
@@ -101,17 +101,17 @@ TEST_CASE("load_state_dict refuses a state that does not fit", "[optim]") {
     SGD a(ps, SGDOptions{.lr = 0.1, .momentum = 0.9});
     give_grads(ps, 4);
     a.step();
-    StateDict good = a.state_dict();
+    NamedTensors good = a.state_dict();
 
     SGD b(clone_params(ps), SGDOptions{.lr = 0.1, .momentum = 0.9});
     SECTION("wrong shape") {
-        StateDict bad = good;
+        NamedTensors bad = good;
         for (auto& kv : bad)
             if (kv.first == "state.0.momentum_buffer") kv.second = zeros({3, 4});
         CHECK_THROWS_AS(b.load_state_dict(bad), ShapeError);
     }
     SECTION("more parameters than this optimizer") {
-        StateDict bad = good;
+        NamedTensors bad = good;
         bad.emplace_back("state.7.momentum_buffer", zeros({3}));
         CHECK_THROWS_WITH(b.load_state_dict(bad), Catch::Contains("2 parameters"));
     }
@@ -120,13 +120,13 @@ TEST_CASE("load_state_dict refuses a state that does not fit", "[optim]") {
         CHECK_THROWS_AS(c.load_state_dict(good), ValueError);
     }
     SECTION("unknown entries") {
-        StateDict bad = good;
+        NamedTensors bad = good;
         bad.emplace_back("state.0.exp_avg", zeros({4, 3}));
         CHECK_THROWS_WITH(b.load_state_dict(bad), Catch::Contains("unknown state"));
         CHECK_THROWS_AS(Adam(clone_params(ps), AdamOptions{}).load_state_dict(good), ValueError);
     }
     SECTION("a refused state leaves the optimizer untouched") {
-        StateDict bad = good;
+        NamedTensors bad = good;
         bad.emplace_back("param_groups.0.bogus", scalar_tensor(1.0, DType::Float64));
         b.set_lr(0, 0.7);
         CHECK_THROWS_AS(b.load_state_dict(bad), ValueError);

@@ -20,6 +20,7 @@
 
 #include "bench/timing.h"
 #include "ops/dnnl/conv_dnnl.h"
+#include "ops/grouped_conv_cl.h"
 #include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
@@ -95,7 +96,12 @@ void channels_last_tables(int reps, int64_t N, Generator& gen) {
             std::string shares;
             for (ConvPass pass : {ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeights}) {
                 const ConvLayout chosen = onednn::choose_layout(g, pass);
-                const ConvLayout ours = chosen == ConvLayout::ChannelsLast ? ConvLayout::Auto : chosen;
+                // Our alternative where there is one: sgemm for pointwise convs, the grouped kernels.
+                const bool pointwise = l.K == 1 && l.stride == 1;
+                ConvLayout ours = chosen;
+                if (chosen == ConvLayout::ChannelsLast)
+                    ours = pointwise ? ConvLayout::Gemm
+                                     : grouped_conv_cl::supports(g) ? ConvLayout::Grouped : ConvLayout::Auto;
                 double chosen_gflops = 0;
                 for (ConvLayout layout : {ConvLayout::ChannelsLast, ours}) {
                     if (layout == ConvLayout::Auto) {

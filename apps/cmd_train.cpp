@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "apps/commands.h"
+#include "apps/train_dist.h"
 #include "apps/trainer.h"
 #include "io/safetensors.h"
 #include "tensor/error.h"
@@ -38,14 +39,25 @@ nlohmann::json checkpoint_options(const std::string& path) {
     }
     check<FormatError>(j.is_object(), path, ": checkpoint metadata 'options' is not an object");
     for (const char* k : {"out", "resume", "stop_after", "checkpoint_every", "threads", "progress",
-                          "config", "skip_nonfinite"})
+                          "config", "skip_nonfinite", "bucket_mb", "overlap", "dist_timeout",
+                          "check_replicas"})
         j.erase(k);
     return j;
+}
+
+bool is_distributed_option(const std::string& key) {
+    return key == "sync_bn" || key == "bucket_mb" || key == "overlap" || key == "dist_timeout" ||
+           key == "check_replicas";
 }
 
 void run(const TrainArgs& a) {
     check<ValueError>(!(a.model->count() && a.config->count()),
                       "train: give --model or --config, not both");
+    if (!built_with_mpi())
+        for (const auto& [key, opt] : a.flags)
+            check<UsageError>(!(is_distributed_option(key) && opt->count() > 0), "train: ",
+                              key == "overlap" ? "--[no-]overlap" : opt->get_name(), " needs a build with MPI, and this one has none "
+                              "(apt-get install libopenmpi-dev openmpi-bin, then reconfigure)");
     TrainOptions o;
     if (!a.recipe.empty()) o.merge_json(recipe_json(a.recipe), "--recipe " + a.recipe);
     if (!a.raw.resume.empty()) {
@@ -163,6 +175,22 @@ void add_train_command(CLI::App& app) {
         cmd->add_flag("--skip-nonfinite", r.skip_nonfinite,
                       "Skip batches whose loss is NaN or Inf (counted in the log and "
                       "metrics.jsonl) instead of stopping"));
+    add("sync_bn", cmd->add_flag("--sync-bn", r.sync_bn,
+                                 "Under mpirun: BatchNorm statistics over the whole global batch "
+                                 "(default: each rank's shard)"));
+    add("bucket_mb", cmd->add_option("--bucket-mb", r.bucket_mb,
+                                     "Under mpirun: gradient allreduce bucket size in MiB")
+                         ->capture_default_str());
+    add("overlap", cmd->add_flag("--overlap,!--no-overlap", r.overlap,
+                                 "Under mpirun: start each bucket's allreduce during backward "
+                                 "(default on; --no-overlap waits for backward, to measure)"));
+    add("dist_timeout", cmd->add_option("--dist-timeout", r.dist_timeout,
+                                        "Under mpirun: seconds a rank waits for the others before "
+                                        "stopping the run naming the missing rank (default "
+                                        "CARDINAL_DIST_TIMEOUT, else 300)"));
+    add("check_replicas", cmd->add_flag("--check-replicas", r.check_replicas,
+                                        "Under mpirun: after every step, stop unless every rank's "
+                                        "parameters are bit-identical (for tests)"));
     add("progress", cmd->add_option("--progress", r.progress,
                                     "auto (a bar on a terminal, else log lines) | bar | log | "
                                     "none")

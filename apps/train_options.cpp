@@ -106,7 +106,8 @@ double TrainOptions::effective_warmup_epochs() const {
 
 nlohmann::json TrainOptions::recipe() const {
     nlohmann::json j = to_json();
-    for (const char* k : {"out", "resume", "stop_after", "checkpoint_every", "skip_nonfinite"})
+    for (const char* k : {"out", "resume", "stop_after", "checkpoint_every", "skip_nonfinite",
+                          "bucket_mb", "overlap", "dist_timeout", "check_replicas"})
         j.erase(k);
     return j;
 }
@@ -146,6 +147,11 @@ nlohmann::json TrainOptions::to_json() const {
         {"checkpoint_every", checkpoint_every},
         {"progress", progress},
         {"skip_nonfinite", skip_nonfinite},
+        {"sync_bn", sync_bn},
+        {"bucket_mb", bucket_mb},
+        {"overlap", overlap},
+        {"dist_timeout", dist_timeout},
+        {"check_replicas", check_replicas},
     };
     if (!config_file.empty()) j["config"] = config_file;
     if (!init_weights.empty()) j["init_weights"] = init_weights;
@@ -190,7 +196,12 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
                                    "checkpoint_every",
                                    "progress",
                                    "skip_nonfinite",
-                                   "init_weights"};
+                                   "init_weights",
+                                   "sync_bn",
+                                   "bucket_mb",
+                                   "overlap",
+                                   "dist_timeout",
+                                   "check_replicas"};
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool known = false;
         for (const char* k : kKnown) known = known || it.key() == k;
@@ -237,6 +248,11 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
     take(j, "progress", progress, source);
     take(j, "skip_nonfinite", skip_nonfinite, source);
     take(j, "init_weights", init_weights, source);
+    take(j, "sync_bn", sync_bn, source);
+    take(j, "bucket_mb", bucket_mb, source);
+    take(j, "overlap", overlap, source);
+    take(j, "dist_timeout", dist_timeout, source);
+    take(j, "check_replicas", check_replicas, source);
 }
 
 nlohmann::json recipe_json(const std::string& name_or_file) {

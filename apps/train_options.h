@@ -68,6 +68,13 @@ struct TrainOptions {
     std::string progress = "auto";  // auto (bar on a terminal) | bar | log | none
     bool skip_nonfinite = false;    // skip (and count) batches whose loss is NaN/Inf, not stop
 
+    // Data parallelism under mpirun (docs/distributed.md, apps/train_dist.h).
+    bool sync_bn = false;         // BatchNorm statistics over the global batch, not each shard
+    double bucket_mb = 25.0;      // gradient allreduce bucket size, MiB
+    bool overlap = true;          // start buckets during backward (false: after it, to measure)
+    double dist_timeout = 0;      // seconds a collective may wait (0: CARDINAL_DIST_TIMEOUT or 300)
+    bool check_replicas = false;  // after every step, stop unless all ranks' parameters are equal
+
     // Throws ValueError naming the flag for any out-of-range value.
     void validate() const;
     // The warmup the cosine schedule uses: warmup_epochs, or half the run when the warmup would

@@ -12,6 +12,7 @@
 #include "apps/param_groups.h"
 #include "apps/progress.h"
 #include "apps/train_checkpoint.h"
+#include "apps/train_dist.h"
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "io/safetensors.h"
@@ -86,9 +87,11 @@ void write_outputs(const Run& run, const TrainOptions& o, int64_t epochs_done,
 // Trains one epoch from batch `first_batch` on, `t` holding the totals of the batches before
 // it. With --checkpoint-every N, every N-th step (counted from the start of training) that does
 // not end the epoch writes a mid-epoch checkpoint (the epoch's end writes one anyway).
+// With several ranks (apps/train_dist.h) the batch is this rank's shard, the totals are the
+// global batch's, and only rank 0 writes checkpoints.
 EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* log,
                         ProgressMode mode, int64_t first_batch, EpochTotals t,
-                        const std::string& checkpoint_path) {
+                        const std::string& checkpoint_path, TrainDist& dist) {
     DataLoader& loader = *run.train_loader;
     loader.start_epoch(epoch, first_batch);
     run.model->train();
@@ -100,7 +103,16 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
         Tensor logits = run.model->forward(batch.images);
         Tensor loss = cross_entropy(logits, batch.labels, Reduction::Mean, o.label_smoothing);
         // Checked before the step, so a bad batch never reaches the weights.
-        const double l = loss.item();
+        double l = loss.item();
+        double n = static_cast<double>(batch.labels.numel());
+        double correct = static_cast<double>(count_correct(logits, batch.labels));
+        if (dist.size() > 1) {  // the global batch's: a NaN on one rank stops or skips them all
+            double sums[3] = {l * n, correct, n};
+            dist.sum(sums, 3);
+            l = sums[0] / sums[2];
+            correct = sums[1];
+            n = sums[2];
+        }
         if (!std::isfinite(l)) {
             check<ValueError>(o.skip_nonfinite, "train: the loss became ", l, " at epoch ",
                               epoch + 1, " step ", batch.index + 1,
@@ -110,22 +122,26 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
             continue;
         }
         run.optimizer->zero_grad();
+        dist.begin_backward(static_cast<double>(batch.labels.numel()) / batch.global_size);
         backward(loss);
+        dist.end_backward();
         t.lr = run.optimizer->lr(0);
         run.optimizer->step();
         run.scheduler->step();
+        if (o.check_replicas)
+            dist.check_replicas(*run.model, "after epoch " + std::to_string(epoch + 1) + " step " +
+                                                std::to_string(batch.index + 1));
 
-        const int64_t n = batch.labels.numel();
-        t.loss_sum += l * static_cast<double>(n);
-        t.correct += count_correct(logits, batch.labels);
-        t.seen += n;
+        t.loss_sum += l * n;
+        t.correct += static_cast<int64_t>(correct);
+        t.seen += static_cast<int64_t>(n);
         progress.update(batch.index + 1, t.loss_sum / t.seen,
                         static_cast<double>(t.correct) / t.seen, t.seen);
         const int64_t steps_done = epoch * loader.num_batches() + batch.index + 1;
         if (o.checkpoint_every > 0 && steps_done % o.checkpoint_every == 0 &&
             batch.index + 1 < loader.num_batches()) {
             t.train_seconds = seconds_before + seconds_since(t0);
-            save_run_checkpoint(run, o, epoch, checkpoint_path, batch.index + 1, t);
+            if (dist.root()) save_run_checkpoint(run, o, epoch, checkpoint_path, batch.index + 1, t);
         }
     }
     progress.finish();
@@ -138,20 +154,22 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
 TrainResult run_training(const TrainOptions& o, FILE* log) {
     o.validate();
     const auto run_start = Clock::now();
-    ThreadScope threads(o.threads);
+    const std::unique_ptr<TrainDist> dist = TrainDist::create(o);
+    if (!dist->root()) log = nullptr;  // rank 0 alone prints and writes
+    ThreadScope threads(o.threads > 0 ? o.threads : dist->default_threads());
     Run run;
     run.data = parse_data_spec(o.data);
     run.choice = resolve_model(o);
     std::optional<Checkpoint> checkpoint;
     if (!o.resume.empty()) checkpoint = read_resume_checkpoint(o.resume);
-    prepare_out_dir(o.out);
+    if (dist->root()) prepare_out_dir(o.out);
     const OutputPaths paths = output_paths(o.out);
     TrainResult result;
     result.checkpoint_path = paths.checkpoint;
     result.model_path = paths.model;
     result.metrics_path = paths.metrics;
     result.curves_path = paths.curves;
-    remove_stale_checkpoint_temporaries(result.checkpoint_path);
+    if (dist->root()) remove_stale_checkpoint_temporaries(result.checkpoint_path);
 
     auto train_set = load_split(run.data, true);
     auto test_set = load_split(run.data, false);
@@ -171,13 +189,18 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     lo.transforms.hflip_p = o.hflip;
     lo.transforms.mean = norm_mean;
     lo.transforms.std = norm_std;
+    lo.shard = dist->rank();
+    lo.shards = dist->size();
     const int64_t train_images = o.limit_train > 0 ? std::min(o.limit_train, train_set->size())
                                                    : train_set->size();
     check<ValueError>(!o.drop_last || train_images >= o.batch, "train: ", train_images,
                       " training images make no full batch of --batch ", o.batch);
+    check_global_batch(dist->size(), o.batch, train_images, o.drop_last);
     run.train_loader = std::make_unique<DataLoader>(train_set, lo);
-    run.test_loader = std::make_unique<DataLoader>(
-        test_set, eval_loader_options(o.eval_batch, o.limit_test, norm_mean, norm_std));
+    LoaderOptions eval_lo = eval_loader_options(o.eval_batch, o.limit_test, norm_mean, norm_std);
+    eval_lo.shard = dist->rank();  // evaluation sharded too, its sums reduced (sum_eval)
+    eval_lo.shards = dist->size();
+    run.test_loader = std::make_unique<DataLoader>(test_set, eval_lo);
 
     run.gen = std::make_unique<Generator>(o.seed);
     run.model = std::make_shared<ResNet>(run.choice.config, run.gen.get());
@@ -185,7 +208,8 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     run.optimizer = make_optimizer(*run.model, o);
     run.scheduler = make_scheduler(*run.optimizer, o, run.train_loader->num_batches());
     if (checkpoint) restore_run(run, o, *checkpoint, log);
-    write_text_atomic(paths.options, o.recipe().dump(2) + "\n");
+    dist->attach(*run.model, o);
+    if (dist->root()) write_text_atomic(paths.options, o.recipe().dump(2) + "\n");
     if (log && o.schedule == "cosine" && o.effective_warmup_epochs() != o.warmup_epochs)
         std::fprintf(log,
                      "note: the %g-epoch warmup is clamped to %g epochs (half of --epochs %ld)\n",
@@ -201,6 +225,13 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                      long(run.test_loader->size()), long(run.train_loader->num_batches()),
                      long(o.batch), run.optimizer->name(), o.lr, o.schedule.c_str(),
                      get_num_threads(), o.out.c_str());
+        if (dist->size() > 1)
+            std::fprintf(log,
+                         "data-parallel: %d ranks of %ld images per step, BatchNorm statistics %s, "
+                         "%g MiB gradient buckets, overlap %s\n",
+                         dist->size(), long(o.batch / dist->size()),
+                         o.sync_bn ? "over the global batch (--sync-bn)" : "per rank",
+                         o.bucket_mb, o.overlap ? "on" : "off");
         if (run.start_step > 0)
             std::fprintf(log, "resuming epoch %ld after batch %ld from %s\n",
                          long(run.start_epoch + 1), long(run.start_step), o.resume.c_str());
@@ -216,10 +247,11 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
         const bool resumed_mid_epoch = epoch == run.start_epoch && run.start_step > 0;
         EpochTotals t = train_epoch(run, o, epoch, log, mode, resumed_mid_epoch ? run.start_step : 0,
                                     resumed_mid_epoch ? run.start_totals : EpochTotals(),
-                                    result.checkpoint_path);
+                                    result.checkpoint_path, *dist);
         const double train_s = t.train_seconds;
         const auto t1 = Clock::now();
         EvalResult ev = evaluate(*run.model, *run.test_loader, run.choice.config.num_classes);
+        if (dist->size() > 1) sum_eval(ev, *dist);
         const double eval_s = seconds_since(t1);
 
         EpochMetrics m;
@@ -238,7 +270,7 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
         m.cum_seconds = cum;
         m.images_per_s = static_cast<double>(t.seen) / train_s;
         run.history.push_back(m);
-        write_outputs(run, o, epoch + 1, result);
+        if (dist->root()) write_outputs(run, o, epoch + 1, result);
         if (log) {
             std::fprintf(log,
                          "epoch %ld/%ld  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  "
@@ -259,15 +291,16 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
                          result.checkpoint_path.c_str());
         return result;
     }
-    save_safetensors(result.model_path, run.model->state_dict(),
-                     {{"format", "pt"},
-                      {"model", run.choice.name},
-                      {"config", run.choice.config.to_json().dump()},
-                      {"mean", nlohmann::json(norm_mean).dump()},
-                      {"std", nlohmann::json(norm_std).dump()},
-                      // what `cardinal infer` needs to preprocess an image and name classes
-                      {"input_size", std::to_string(run.data.size)},
-                      {"label_names", nlohmann::json(run.data.class_names).dump()}});
+    if (dist->root())
+        save_safetensors(result.model_path, run.model->state_dict(),
+                         {{"format", "pt"},
+                          {"model", run.choice.name},
+                          {"config", run.choice.config.to_json().dump()},
+                          {"mean", nlohmann::json(norm_mean).dump()},
+                          {"std", nlohmann::json(norm_std).dump()},
+                          // what `cardinal infer` needs to preprocess an image and name classes
+                          {"input_size", std::to_string(run.data.size)},
+                          {"label_names", nlohmann::json(run.data.class_names).dump()}});
     result.finished = true;
     if (log) {
         std::fprintf(log, "done: test accuracy %.2f%% in %.1f s of training (%.1f s wall); "

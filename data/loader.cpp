@@ -1,5 +1,6 @@
 #include "data/loader.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "tensor/random.h"
@@ -29,6 +30,9 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> dataset, LoaderOption
     check<ValueError>(options_.batch_size > 0, "DataLoader: batch_size must be > 0, got ",
                       options_.batch_size);
     check<ValueError>(options_.limit >= 0, "DataLoader: limit must be >= 0, got ", options_.limit);
+    check<ValueError>(options_.shards >= 1 && options_.shard >= 0 && options_.shard < options_.shards,
+                      "DataLoader: expected shard in [0, shards), got shard ", options_.shard, " of ",
+                      options_.shards);
     options_.transforms.validate(d.channels);
     size_ = options_.limit > 0 ? std::min(options_.limit, d.size()) : d.size();
     check<ValueError>(num_batches() > 0, "DataLoader: ", size_, " samples make no batch of ",
@@ -79,13 +83,27 @@ Batch DataLoader::make_batch(int64_t epoch, int64_t index) const {
     return build(permutation(epoch), epoch, index);
 }
 
+ShardRange shard_range(int64_t m, int64_t shard, int64_t shards) {
+    check<ValueError>(shards >= 1 && shard >= 0 && shard < shards, "shard_range: expected a shard in [0, ",
+                      shards, "), got ", shard);
+    const int64_t base = m / shards, extra = m % shards;
+    ShardRange r;
+    r.begin = shard * base + std::min(shard, extra);
+    r.end = r.begin + base + (shard < extra ? 1 : 0);
+    return r;
+}
+
 Batch DataLoader::build(const std::vector<int64_t>& order, int64_t epoch, int64_t index) const {
     const ImageDataset& d = *dataset_;
-    const int64_t begin = index * options_.batch_size;
-    const int64_t count = std::min(options_.batch_size, size_ - begin);
+    const int64_t global_begin = index * options_.batch_size;
+    const int64_t global_count = std::min(options_.batch_size, size_ - global_begin);
+    const ShardRange part = shard_range(global_count, options_.shard, options_.shards);
+    const int64_t begin = global_begin + part.begin;
+    const int64_t count = part.size();
     Batch batch;
     batch.epoch = epoch;
     batch.index = index;
+    batch.global_size = global_count;
     batch.images = empty({count, d.channels, d.height, d.width}, DType::Float32);
     batch.labels = empty({count}, DType::Int64);
     float* images = batch.images.data<float>();

@@ -28,13 +28,26 @@ struct LoaderOptions {
     uint64_t seed = 0;
     bool prefetch = true;
     TransformOptions transforms;
+    // Data-parallel sharding: every batch keeps only part `shard` of `shards` (contiguous; with
+    // a batch of m samples the first m % shards parts take one sample more, shard_range), so
+    // the parts of all shards together are exactly the unsharded batch. Batches are numbered
+    // and drawn as without sharding.
+    int64_t shard = 0, shards = 1;
 };
+
+// Samples [begin, end) of a batch of `m` that part `shard` of `shards` takes.
+struct ShardRange {
+    int64_t begin = 0, end = 0;
+    int64_t size() const { return end - begin; }
+};
+ShardRange shard_range(int64_t m, int64_t shard, int64_t shards);
 
 struct Batch {
     Tensor images;  // float32 [B, C, H, W], transformed and normalized
     Tensor labels;  // int64 [B]
     int64_t epoch = 0;
     int64_t index = 0;  // batch index within the epoch
+    int64_t global_size = 0;  // samples of the whole batch (= images.size(0) unless sharded)
 };
 
 class DataLoader {

@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "autograd/grad_mode.h"
+#include "dist/bounded_wait.h"
 #include "autograd/hooks.h"
 #include "autograd/variable.h"
 #include "tensor/error.h"
@@ -64,7 +66,7 @@ struct GradSync::State {
         }
         comm->check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.buffer.data(), static_cast<int>(b.numel),
                                        b.dtype == DType::Float64 ? MPI_DOUBLE : MPI_FLOAT, MPI_SUM,
-                                       MPI_COMM_WORLD, &b.request),
+                                       comm->handles().grads, &b.request),
                         "MPI_Iallreduce");
     }
 
@@ -127,7 +129,7 @@ GradSync::GradSync(const Comm& comm, std::vector<Tensor> params, const GradSyncO
 
 GradSync::~GradSync() {
     for (auto& b : s_->buckets)
-        if (b.request != MPI_REQUEST_NULL) MPI_Wait(&b.request, MPI_STATUS_IGNORE);
+        if (b.request != MPI_REQUEST_NULL) wait_bounded(*s_->comm, b.request, "a gradient bucket (GradSync ending)");
     for (const Tensor& p : s_->params) clear_post_accumulate_hooks(p);
 }
 
@@ -147,8 +149,11 @@ void GradSync::finish() {
     check<ValueError>(s_->active, "GradSync::finish: begin() was not called for this step");
     NoGradGuard no_grad;
     while (s_->next_to_start < s_->buckets.size()) s_->start(s_->buckets[s_->next_to_start++]);
-    for (auto& b : s_->buckets) {
-        s_->comm->check_mpi(MPI_Wait(&b.request, MPI_STATUS_IGNORE), "MPI_Wait (gradient bucket)");
+    for (size_t k = 0; k < s_->buckets.size(); ++k) {
+        State::Bucket& b = s_->buckets[k];
+        const std::string what = "the allreduce of gradient bucket " + std::to_string(k + 1) + " of " +
+                                 std::to_string(s_->buckets.size());
+        wait_bounded(*s_->comm, b.request, what.c_str());
         const unsigned char* in = b.buffer.data();
         const size_t es = State::element_size(b.dtype);
         for (int64_t i : b.params) {

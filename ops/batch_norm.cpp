@@ -17,6 +17,16 @@
 // Both are computed as grad_x = a_c g + b_c (x - mean_c) + k_c with per-channel a, b, k, so the
 // inner loop is a single contiguous multiply-add stream over each H*W plane.
 //
+// Synchronised (sync_batch_norm2d), replica r holding n_r of the n = sum n_r values: the
+// replicas sum n_r and n_r mean_r, giving the global mean M, then
+//   sum_r [n_r var_r + n_r (mean_r - M)^2] = n var                    (Chan et al.'s combination)
+// which adds non-negative terms, each computed around its own mean: no cancellation. In
+// backward replica r's g is the gradient of its own mean loss; the global loss is
+// sum_r (n_r / n) L_r, and the combined gradient weights replica r's by n_r / n (GradSync), so
+// replica r must produce (n / n_r) times its part of the global gradient. That is
+//   grad_x = w_c rstd_c (g - S'_g / (n n_r) - xhat S'_gx / (n n_r)),   S'_. = sum_r n_r S_.,r
+// (with one replica it is the formula above); grad_w and grad_b stay the local sums.
+//
 // Fused ReLU (batch_norm2d_relu): y = max(w_c * xhat + b_c, 0), and the backward first masks
 // g by [y > 0] (read from the saved output, so exactly the forward's decision), inside the same
 // two sweeps: a BatchNorm followed by a ReLU costs the passes of the BatchNorm alone.
@@ -44,12 +54,15 @@ struct BatchNorm2dBackward : Node {
     Tensor saved_y_;                 // the output, with the fused ReLU only (its mask)
     std::vector<double> saved_mean_, saved_rstd_;
     bool training_ = true;
+    std::shared_ptr<const ReplicaSum> sync_;  // synchronised: sums over the replicas
+    double n_total_ = 0;                       // synchronised: the values per channel of all replicas
     std::string name() const override {
         return saved_y_.defined() ? "BatchNorm2dReluBackward" : "BatchNorm2dBackward";
     }
     std::vector<Tensor> apply(std::vector<Tensor>&& g) override;
     void release() override {
         saved_x_ = saved_weight_ = saved_y_ = Tensor();
+        sync_.reset();
         saved_mean_.clear();
         saved_rstd_.clear();
     }
@@ -332,6 +345,29 @@ void normalize_cl(const T* x, T* y, int64_t M, int64_t C, const std::vector<doub
     });
 }
 
+// This replica's mean and biased variance over its n_local values -> the global ones (header).
+void combine_across_replicas(const ReplicaSum& sum, double n_local, std::vector<double>& mean,
+                             std::vector<double>& var, double& n_total) {
+    const int64_t C = static_cast<int64_t>(mean.size());
+    std::vector<double> s(static_cast<size_t>(C + 1));
+    s[0] = n_local;
+    for (int64_t c = 0; c < C; ++c) s[c + 1] = n_local * mean[c];
+    sum(s.data(), C + 1);
+    n_total = s[0];
+    check<ValueError>(n_total > 1, "sync_batch_norm2d: expected more than 1 value per channel over all "
+                                   "replicas when training, got ", n_total);
+    std::vector<double> m2(static_cast<size_t>(C));
+    for (int64_t c = 0; c < C; ++c) {
+        const double d = mean[c] - s[c + 1] / n_total;
+        m2[c] = n_local * var[c] + n_local * d * d;
+    }
+    sum(m2.data(), C);
+    for (int64_t c = 0; c < C; ++c) {
+        mean[c] = s[c + 1] / n_total;
+        var[c] = m2[c] / n_total;
+    }
+}
+
 template <typename T>
 T param(const Tensor& t, int64_t c, T fallback) {
     return t.defined() ? t.data<T>()[c * t.stride(0)] : fallback;
@@ -340,19 +376,24 @@ T param(const Tensor& t, int64_t c, T fallback) {
 template <typename T>
 Tensor forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& rm,
                const Tensor& rv, bool training, double momentum, double eps, bool relu,
-               std::vector<double>& mean, std::vector<double>& rstd) {
+               const ReplicaSum* sync, std::vector<double>& mean, std::vector<double>& rstd,
+               double& n_total) {
     const int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
     const bool cl = memory_format_of(x) == MemoryFormat::ChannelsLast;
     const T* xp = x.data<T>();
     std::vector<double> var(C);
     mean.assign(C, 0.0);
+    n_total = static_cast<double>(N * HW);
     if (training) {
-        if (cl)
+        if (N * HW == 0)  // an empty shard of a synchronised batch norm
+            var.assign(C, 0.0);
+        else if (cl)
             channel_moments_cl(xp, N * HW, C, mean, var);
         else
             channel_moments(xp, N, C, HW, mean, var);
+        if (sync) combine_across_replicas(*sync, static_cast<double>(N * HW), mean, var, n_total);
         if (rm.defined()) {  // in place and unrecorded: running stats are buffers, not inputs
-            const double n = static_cast<double>(N * HW);
+            const double n = n_total;
             rm.storage()->bump_version();
             rv.storage()->bump_version();
             T* rmp = rm.data<T>();
@@ -477,14 +518,31 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
         s_gx[c] = sgd * rstd[c];
     }
 
+    // grad_x subtracts sum_g / denom and xhat sum_gx / denom: the local sums over n, or when
+    // synchronised S'_. over n n_r (header).
+    std::vector<double> sum_g = s_g, sum_gx = s_gx;
+    double denom = n;
+    if (node.sync_ && node.training_) {
+        std::vector<double> s(static_cast<size_t>(2 * C));
+        for (int64_t c = 0; c < C; ++c) {
+            s[c] = n * s_g[c];
+            s[C + c] = n * s_gx[c];
+        }
+        (*node.sync_)(s.data(), 2 * C);
+        for (int64_t c = 0; c < C; ++c) {
+            sum_g[c] = s[c];
+            sum_gx[c] = s[C + c];
+        }
+        denom = node.n_total_ * n;  // n: this replica's values (0 for an empty shard: no grad_x)
+    }
     Tensor grad_x, grad_w, grad_b;
     if (node.needs_input_grad(0)) {
         std::vector<double> a(C), bcoef(C), k(C);
         for (int64_t c = 0; c < C; ++c) {
             const double w = param<T>(node.saved_weight_, c, T(1));
             a[c] = w * rstd[c];
-            bcoef[c] = node.training_ ? -a[c] * rstd[c] * s_gx[c] / n : 0.0;
-            k[c] = node.training_ ? -a[c] * s_g[c] / n : 0.0;
+            bcoef[c] = node.training_ && denom > 0 ? -a[c] * rstd[c] * sum_gx[c] / denom : 0.0;
+            k[c] = node.training_ && denom > 0 ? -a[c] * sum_g[c] / denom : 0.0;
         }
         grad_x = empty(x.shape(), x.dtype(), format);
         T* dx = grad_x.data<T>();
@@ -548,7 +606,8 @@ void check_channel_tensor(const Tensor& t, const char* what, const Tensor& x) {
 
 static Tensor batch_norm2d_impl(const Tensor& x, const Tensor& weight, const Tensor& bias,
                          const Tensor& running_mean, const Tensor& running_var, bool training,
-                         double momentum, double eps, bool relu) {
+                         double momentum, double eps, bool relu,
+                         std::shared_ptr<const ReplicaSum> sync = nullptr) {
     check<Error>(x.defined(), "batch_norm2d: the input is undefined");
     check<ShapeError>(x.dim() == 4, "batch_norm2d: expected a 4-d input [N, C, H, W], got ",
                       shape_str(x.shape()));
@@ -566,7 +625,7 @@ static Tensor batch_norm2d_impl(const Tensor& x, const Tensor& weight, const Ten
     check<ValueError>(eps >= 0 && std::isfinite(eps), "batch_norm2d: eps must be >= 0, got ", eps);
     check<ValueError>(momentum >= 0 && momentum <= 1,
                       "batch_norm2d: momentum must be in [0, 1], got ", momentum);
-    if (training)
+    if (training && !sync)  // synchronised: checked on the count over all replicas
         check<ValueError>(x.size(0) * x.size(2) * x.size(3) > 1,
                           "batch_norm2d: expected more than 1 value per channel when training, got "
                           "input of shape ",
@@ -574,9 +633,10 @@ static Tensor batch_norm2d_impl(const Tensor& x, const Tensor& weight, const Ten
 
     const Tensor xc = to_memory_format(x, suggest_memory_format(x));
     std::vector<double> mean, rstd;
+    double n_total = 0;
     Tensor y = dispatch_floating(x.dtype(), "batch_norm2d", [&](auto tag) {
         return forward<decltype(tag)>(xc, weight, bias, running_mean, running_var, training,
-                                      momentum, eps, relu, mean, rstd);
+                                      momentum, eps, relu, sync.get(), mean, rstd, n_total);
     });
     if (auto node = make_node<BatchNorm2dBackward>({x, weight, bias})) {
         node->saved_x_ = node->save(xc);
@@ -585,6 +645,8 @@ static Tensor batch_norm2d_impl(const Tensor& x, const Tensor& weight, const Ten
         node->saved_mean_ = std::move(mean);
         node->saved_rstd_ = std::move(rstd);
         node->training_ = training;
+        node->sync_ = std::move(sync);
+        node->n_total_ = n_total;
         record(node, {y});
     }
     return y;
@@ -602,6 +664,15 @@ Tensor batch_norm2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bi
                          double momentum, double eps) {
     return batch_norm2d_impl(x, weight, bias, running_mean, running_var, training, momentum, eps,
                              true);
+}
+
+Tensor sync_batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                         const Tensor& running_mean, const Tensor& running_var,
+                         std::shared_ptr<const ReplicaSum> sum, bool relu, double momentum,
+                         double eps) {
+    check<ValueError>(sum != nullptr && *sum, "sync_batch_norm2d: expected a replica sum, got none");
+    return batch_norm2d_impl(x, weight, bias, running_mean, running_var, true, momentum, eps, relu,
+                             std::move(sum));
 }
 
 }  // namespace cardinal

@@ -36,8 +36,13 @@ Tensor BatchNorm2d::forward_relu(const Tensor& x) { return run(x, true); }
 Tensor BatchNorm2d::run(const Tensor& x, bool relu) {
     check<ShapeError>(x.dim() == 4 && x.size(1) == num_features_, "BatchNorm2d(", num_features_,
                       "): expected input [N, ", num_features_, ", H, W], got ", describe(x));
-    const auto op = relu ? batch_norm2d_relu : batch_norm2d;
-    Tensor y = op(x, weight_, bias_, running_mean_, running_var_, is_training(), momentum_, eps_);
+    Tensor y;
+    if (is_training() && replica_sum_) {
+        y = sync_batch_norm2d(x, weight_, bias_, running_mean_, running_var_, replica_sum_, relu, momentum_, eps_);
+    } else {
+        const auto op = relu ? batch_norm2d_relu : batch_norm2d;
+        y = op(x, weight_, bias_, running_mean_, running_var_, is_training(), momentum_, eps_);
+    }
     if (is_training()) {
         num_batches_tracked_.fill_(num_batches_tracked_.item() + 1.0);
         // The statistics just moved: the convolution's copy of the folded weight is stale.

@@ -3,13 +3,18 @@
 //          (N, H, W); running_mean/var move by `momentum` (running_var uses the unbiased
 //          variance) and num_batches_tracked (0-d int64) counts the training forwards.
 //   eval:  the same with running_mean / running_var.
+// With a replica sum set (set_replica_sum; dist/sync_batch_norm.h sets one on every BatchNorm of
+// a model for --sync-bn), training uses the statistics of all replicas' batches together
+// (ops/batch_norm.h sync_batch_norm2d); eval is unchanged.
 // State order (PyTorch's): weight, bias, running_mean, running_var, num_batches_tracked.
 #pragma once
+#include <memory>
 #include <mutex>
 #include <utility>
 #include <vector>
 
 #include "nn/module.h"
+#include "ops/batch_norm.h"
 #include "ops/conv.h"
 
 namespace cardinal {
@@ -35,6 +40,9 @@ public:
     const Tensor& running_mean() const { return running_mean_; }
     const Tensor& running_var() const { return running_var_; }
     const Tensor& num_batches_tracked() const { return num_batches_tracked_; }
+    // Synchronise the training statistics over the replicas `sum` spans (null: this batch only).
+    void set_replica_sum(std::shared_ptr<const ReplicaSum> sum) { replica_sum_ = std::move(sum); }
+    const std::shared_ptr<const ReplicaSum>& replica_sum() const { return replica_sum_; }
     // weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked 0.
     void reset_parameters();
     // {w', b'}: `conv` (which feeds this BatchNorm) with this BatchNorm's eval-mode affine map
@@ -50,6 +58,7 @@ private:
     int64_t num_features_;
     double eps_, momentum_;
     Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
+    std::shared_ptr<const ReplicaSum> replica_sum_;
     // Brings folded_b_ (and folded_w_ when keep_weight) up to date with the six tensors.
     void refold(const Conv2d& conv, bool keep_weight);
     std::mutex fold_mutex_;

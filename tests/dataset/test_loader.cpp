@@ -242,3 +242,42 @@ TEST_CASE("transforms: random erasing fills one rectangle", "[data]") {
     }
     CHECK(erased_images >= 45);  // p = 1: only when all 10 attempts miss is nothing erased
 }
+
+TEST_CASE("DataLoader shards: the parts of every batch are exactly the unsharded batch", "[loader]") {
+    // 21 samples in batches of 8: 8, 8, 5; over 3 shards 3/3/2 and, for the last, 2/2/1.
+    auto ds = synthetic(21);
+    LoaderOptions whole = augmenting(4, false);
+    DataLoader reference(ds, whole);
+    const std::vector<Batch> want = epoch_batches(reference, 1);
+    for (int64_t shards : {1, 2, 3}) {
+        std::vector<std::vector<Batch>> parts;
+        for (int64_t s = 0; s < shards; ++s) {
+            LoaderOptions o = whole;
+            o.shard = s;
+            o.shards = shards;
+            o.prefetch = s % 2 == 0;
+            DataLoader loader(ds, o);
+            CHECK(loader.num_batches() == reference.num_batches());
+            parts.push_back(epoch_batches(loader, 1));
+        }
+        for (size_t b = 0; b < want.size(); ++b) {
+            INFO("shards " << shards << " batch " << b);
+            int64_t begin = 0;
+            for (int64_t s = 0; s < shards; ++s) {
+                const Batch& p = parts[s][b];
+                const ShardRange r = shard_range(want[b].labels.numel(), s, shards);
+                CHECK(r.begin == begin);
+                CHECK(p.global_size == want[b].labels.numel());
+                CHECK(p.images.size(0) == r.size());
+                CHECK(max_abs_diff(p.images, want[b].images.narrow(0, r.begin, r.size())) == 0.0);
+                CHECK(p.labels.to_vector() == want[b].labels.narrow(0, r.begin, r.size()).to_vector());
+                begin = r.end;
+            }
+            CHECK(begin == want[b].labels.numel());
+        }
+    }
+    LoaderOptions bad = whole;
+    bad.shard = 3;
+    bad.shards = 3;
+    CHECK_THROWS_WITH(DataLoader(ds, bad), Catch::Contains("expected shard in [0, shards), got shard 3 of 3"));
+}

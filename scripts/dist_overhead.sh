@@ -5,7 +5,7 @@
 # backward and not (--no-overlap), with and without --sync-bn.
 #
 # Each configuration trains 2 epochs of STEPS steps; the figure is epoch 2's training time per
-# step (epoch 1 pays for oneDNN's primitive creation), the best of REPEATS runs (the machine is
+# step (epoch 1 pays for oneDNN's primitive creation), the best of REPEATS rounds (the machine is
 # shared: the minimum is the least disturbed). Run it on an idle machine, never during a build.
 # Usage: bash scripts/dist_overhead.sh [BUILD_DIR] [MODEL] [GLOBAL_BATCH] [STEPS] [REPEATS]
 set -euo pipefail
@@ -28,23 +28,34 @@ common=(train --model "$model" --batch "$batch" --limit-train $((batch * steps))
 ms_per_step() { grep '"epoch":2' "$1/metrics.jsonl" | grep -o '"train_seconds":[0-9.e-]*' |
                 awk -F: -v s="$steps" '{ printf "%.1f", $2 * 1000 / s }'; }
 
-best() {  # <label> <command...>: the smallest ms/step over the repeats
-  local label=$1; shift
-  local b=""
-  for _ in $(seq "$repeats"); do
-    rm -rf "$tmp/out"
-    "$@" --out "$tmp/out" > "$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
-    local v; v=$(ms_per_step "$tmp/out")
-    if [ -z "$b" ] || awk -v a="$v" -v b="$b" 'BEGIN { exit !(a < b) }'; then b=$v; fi
-  done
-  printf '%s\t%s\n' "$label" "$b"
+run_ms() {  # <command...>: one run's ms/step
+  rm -rf "$tmp/out"
+  "$@" --out "$tmp/out" > "$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
+  ms_per_step "$tmp/out"
 }
 
 mpi=(mpirun --oversubscribe --allow-run-as-root -np 2 -x OMP_WAIT_POLICY)
-echo "# $model, global batch $batch, $steps steps per epoch, best of $repeats; $cores cores; $(date -u +%F)"
-{
-  best "1 process x $cores threads" "$cardinal" "${common[@]}" --threads "$cores"
-  best "2 ranks x $per_rank threads, overlap on" "${mpi[@]}" "$cardinal" "${common[@]}" --threads "$per_rank"
-  best "2 ranks x $per_rank threads, overlap off" "${mpi[@]}" "$cardinal" "${common[@]}" --threads "$per_rank" --no-overlap
-  best "2 ranks x $per_rank threads, overlap on, --sync-bn" "${mpi[@]}" "$cardinal" "${common[@]}" --threads "$per_rank" --sync-bn
-} | awk -F'\t' 'NR == 1 { base = $2 } { printf "| %s | %s ms | %+.1f%% |\n", $1, $2, ($2 / base - 1) * 100 }'
+labels=("1 process x $cores threads"
+        "2 ranks x $per_rank threads, overlap on"
+        "2 ranks x $per_rank threads, overlap off (--no-overlap)"
+        "2 ranks x $per_rank threads, overlap on, --sync-bn")
+commands=("$cardinal ${common[*]} --threads $cores"
+          "${mpi[*]} $cardinal ${common[*]} --threads $per_rank"
+          "${mpi[*]} $cardinal ${common[*]} --threads $per_rank --no-overlap"
+          "${mpi[*]} $cardinal ${common[*]} --threads $per_rank --sync-bn")
+# Rounds alternate the configurations, so that a burst of load elsewhere hits all of them alike.
+declare -a best
+for _ in $(seq "$repeats"); do
+  for i in "${!commands[@]}"; do
+    # shellcheck disable=SC2086  # the command strings hold no spaces inside arguments
+    v=$(run_ms ${commands[$i]})
+    if [ -z "${best[$i]:-}" ] || awk -v a="$v" -v b="${best[$i]}" 'BEGIN { exit !(a < b) }'; then best[$i]=$v; fi
+  done
+done
+echo "# $model, global batch $batch, $steps steps per epoch, best of $repeats rounds; $cores cores; $(date -u +%F)"
+echo "| configuration | ms per step | against 1 process |"
+echo "|---|---|---|"
+for i in "${!commands[@]}"; do
+  awk -v l="${labels[$i]}" -v v="${best[$i]}" -v b="${best[0]}" \
+    'BEGIN { printf "| %s | %s | %+.1f%% |\n", l, v, (v / b - 1) * 100 }'
+done

@@ -5,7 +5,9 @@
 # them for a quick local run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh  # installs python3 too
+# The layering (seconds): each layer's #includes against its cardinal_add_layer USES.
+python3 scripts/check_layers.py
 BUILD_DIR=${CARDINAL_BUILD_DIR:-build}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "$@"
 # The installed package: a separate project built against a temporary prefix only.

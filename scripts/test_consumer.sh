@@ -8,10 +8,14 @@ BUILD_DIR=${1:-${CARDINAL_BUILD_DIR:-build}}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$BUILD_DIR" --prefix "$tmp/prefix" >/dev/null
+cmake -DREADME=README.md -DOUT="$tmp/readme_snippet.cpp" -P cmake/readme_snippet.cmake
 cmake -S examples/consumer -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+      -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCARDINAL_README_SNIPPET="$tmp/readme_snippet.cpp" >/dev/null
 cmake --build "$tmp/build" -j2
 "$tmp/build/consumer"
+# The README's snippet, as written, against the installed cardinal::ops.
+"$tmp/build/readme_snippet"
+echo "README C++ snippet: built against the installed package, gradcheck passed"
 # A cardinal built with MPI installs the component "dist": the consumer links cardinal::dist
 # and runs it on 2 ranks.
 if grep -Eqi "^CARDINAL_MPI:BOOL=(ON|TRUE|YES|Y|1)$" "$BUILD_DIR/CMakeCache.txt"; then

@@ -7,7 +7,8 @@
 #   2. K=3 with --sync-bn stops after epoch 1, K=2 resumes it: the same weights again. The
 #      batch of 24 splits 12/12 and 8/8/8; the kept last batch of 7 splits 4/3 and 3/2/2.
 #   3. Without --sync-bn, --check-replicas still passes (BatchNorm statistics per rank are the
-#      documented difference; the parameters stay identical).
+#      documented difference; the parameters stay identical). Rank 1, given its own --out,
+#      writes nothing there.
 #   4. A rank count that does not divide --batch: one line, exit 2.
 # The learning rate is small (0.01) because this tiny network amplifies float32 rounding
 # differences chaotically at higher rates (at 0.05 two single-process runs with 1 and 2 threads
@@ -41,6 +42,13 @@ echo "K=3 for epoch 1, resumed with K=2 for epoch 2: weights equal one process"
 
 "${mpirun[@]}" 2 "$cardinal" "${common[@]}" --check-replicas --out "$tmp/nosync" > "$tmp/nosync.log"
 echo "K=2 without --sync-bn: parameters identical across ranks after every step"
+
+# Rank 1 told another --out (mpirun's MPMD form) writes nothing there: rank 0 alone writes.
+"$mpiexec" --oversubscribe --allow-run-as-root -np 1 "$cardinal" "${common[@]}" --out "$tmp/rank0" : \
+  -np 1 "$cardinal" "${common[@]}" --out "$tmp/rank1" > "$tmp/mpmd.log"
+[ -f "$tmp/rank0/model.safetensors" ] && [ -f "$tmp/rank0/checkpoint.safetensors" ] || fail "rank 0 wrote no model"
+[ ! -e "$tmp/rank1" ] || fail "rank 1 wrote into its --out: $(ls -la "$tmp/rank1")"
+echo "rank 0 alone writes (rank 1's --out stays absent)"
 
 set +e
 "${mpirun[@]}" 3 "$cardinal" train --config "$tiny" --batch 16 --limit-train 64 --epochs 1 --out "$tmp/bad" > "$tmp/bad.log" 2>&1

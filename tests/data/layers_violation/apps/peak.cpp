@@ -1,0 +1,2 @@
+#include "models/resnet.h"
+#include <oneapi/dnnl/dnnl.h>

@@ -1,0 +1,3 @@
+#include "ops/conv.h"
+#include "models/resnet.h"
+#include "../models/resnet.h"

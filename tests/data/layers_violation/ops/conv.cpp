@@ -1,0 +1,2 @@
+#include "tensor/tensor.h"
+#include <oneapi/dnnl/dnnl.hpp>

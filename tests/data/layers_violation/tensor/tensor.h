@@ -1,0 +1,2 @@
+#pragma once
+namespace t { inline int one() { return 1; } }

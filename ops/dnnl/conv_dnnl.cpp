@@ -45,14 +45,9 @@ struct ConvEntry {
     dnnl::convolution_forward::primitive_desc fwd_pd;  // forward entries: the backward hint
 };
 
-// Never destroyed: at exit, static destructors run in reverse order of construction, and the
-// cache is usually built before the engine its primitives belong to (the first get() creates
-// it, then the engine); destroying primitives after their engine crashed `cardinal train` at
-// exit (SIGSEGV / SIGABRT from dnnl_primitive_destroy in the exit handlers). The process's
-// memory goes back to the system anyway, and the pointer stays reachable (no leak report).
 PrimitiveCache<ConvEntry>& conv_cache() {
-    static PrimitiveCache<ConvEntry>* const cache = new PrimitiveCache<ConvEntry>();
-    return *cache;
+    static PrimitiveCache<ConvEntry> cache;
+    return cache;
 }
 
 // ---- memory descriptors of our tensors ----

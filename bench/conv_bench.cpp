@@ -3,7 +3,11 @@
 // in and out), on 1 and 2 threads, with dnnl_sgemm 2048^3 for scale. Times are whole calls of
 // ops/dnnl/conv_dnnl.h (reorders, scratchpad and output allocation included), primitives
 // cached. Prints markdown tables (docs/performance.md).
-//   bench_conv_bench [reps=7]
+//   bench_conv_bench [reps=7]            NCHW tensors: Plain against Blocked
+//   bench_conv_bench [reps=7] nhwc       channels-last tensors (what training and inference run):
+//                                        oneDNN's NHWC kernels against our own (Grouped or Gemm)
+//                                        where choose_layout has one, and the chosen pass's share
+//                                        of the sgemm peak
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
@@ -16,6 +20,8 @@
 
 #include "bench/timing.h"
 #include "ops/dnnl/conv_dnnl.h"
+#include "ops/grouped_conv_cl.h"
+#include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 #include "tensor/random.h"
 
@@ -62,12 +68,90 @@ double sgemm_gflops(int reps) {
     return 2.0 * n * n * n / s * 1e-9;
 }
 
+const char* pass_name(ConvPass pass) {
+    return pass == ConvPass::Forward ? "fwd" : pass == ConvPass::BackwardData ? "bwd_d" : "bwd_w";
+}
+
+// Channels-last tables: per pass, oneDNN NHWC and ours (where we have a kernel for the shape),
+// GFLOP/s, the chosen one in bold, then the chosen one as a share of the sgemm peak.
+void channels_last_tables(int reps, int64_t N, Generator& gen) {
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        const double peak = sgemm_gflops(reps);
+        std::printf("\n### channels-last, %d thread%s (dnnl_sgemm 2048^3: %.0f GFLOP/s)\n\n", threads,
+                    threads > 1 ? "s" : "", peak);
+        std::printf("| layer | GFLOP | fwd oneDNN | fwd ours | bwd_d oneDNN | bwd_d ours | bwd_w oneDNN | "
+                    "bwd_w ours | chosen fwd / bwd_d / bwd_w, %% of peak |\n|---|---|---|---|---|---|---|---|---|\n");
+        for (const Layer& l : kLayers) {
+            Conv2dParams p;
+            p.stride = {l.stride, l.stride};
+            p.padding = {l.K / 2, l.K / 2};
+            p.groups = l.G;
+            ConvGeometry g = make_conv_geometry({N, l.C, l.HW, l.HW}, {l.O, l.C / l.G, l.K, l.K}, p);
+            g.channels_last = true;
+            Tensor x = to_memory_format(randn(g.input_shape(), DType::Float32, &gen), MemoryFormat::ChannelsLast);
+            Tensor w = randn(g.weight_shape(), DType::Float32, &gen);
+            Tensor gy = to_memory_format(randn(g.output_shape(), DType::Float32, &gen), MemoryFormat::ChannelsLast);
+            std::printf("| %s | %.2f |", l.name, g.flops() * 1e-9);
+            std::string shares;
+            for (ConvPass pass : {ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeights}) {
+                const ConvLayout chosen = onednn::choose_layout(g, pass);
+                // Our alternative where there is one: sgemm for pointwise convs, the grouped kernels.
+                const bool pointwise = l.K == 1 && l.stride == 1;
+                ConvLayout ours = chosen;
+                if (chosen == ConvLayout::ChannelsLast)
+                    ours = pointwise ? ConvLayout::Gemm
+                                     : grouped_conv_cl::supports(g) ? ConvLayout::Grouped : ConvLayout::Auto;
+                double chosen_gflops = 0;
+                for (ConvLayout layout : {ConvLayout::ChannelsLast, ours}) {
+                    if (layout == ConvLayout::Auto) {
+                        std::printf(" - |");
+                        continue;
+                    }
+                    std::function<void()> fn;
+                    if (pass == ConvPass::Forward)
+                        fn = [&] { onednn::conv2d_forward(x, w, Tensor(), g, true, layout); };
+                    else if (pass == ConvPass::BackwardData)
+                        fn = [&] { onednn::conv2d_backward_data(gy, w, g, layout); };
+                    else
+                        fn = [&] { onednn::conv2d_backward_weights(gy, x, g, false, layout); };
+                    const double gflops = g.flops() / best_seconds(fn, reps) * 1e-9;
+                    if (layout == chosen) chosen_gflops = gflops;
+                    std::printf(layout == chosen ? " **%.0f** |" : " %.0f |", gflops);
+                }
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%s%.0f", shares.empty() ? "" : " / ", 100 * chosen_gflops / peak);
+                shares += buf;
+            }
+            std::printf(" %s |\n", shares.c_str());
+            std::fflush(stdout);
+        }
+    }
+    std::printf("\nImplementations chosen (channels-last), per pass:\n\n");
+    for (const Layer& l : kLayers) {
+        Conv2dParams p;
+        p.stride = {l.stride, l.stride};
+        p.padding = {l.K / 2, l.K / 2};
+        p.groups = l.G;
+        ConvGeometry g = make_conv_geometry({N, l.C, l.HW, l.HW}, {l.O, l.C / l.G, l.K, l.K}, p);
+        g.channels_last = true;
+        std::printf("- %s:", l.name);
+        for (ConvPass pass : {ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeights})
+            std::printf(" %s %s;", pass_name(pass), onednn::conv_impl_info(g, pass, ConvLayout::Auto).c_str());
+        std::printf("\n");
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const int reps = argc > 1 ? std::atoi(argv[1]) : 7;
     const int64_t N = 8;
     Generator gen(1);
+    if (argc > 2 && std::string(argv[2]) == "nhwc") {
+        channels_last_tables(reps, N, gen);
+        return 0;
+    }
     for (int threads : {1, 2}) {
         set_num_threads(threads);
         std::printf("\n### %d thread%s (dnnl_sgemm 2048^3: %.0f GFLOP/s)\n\n", threads,

@@ -4,7 +4,8 @@
 // Our tensors are plain NCHW (abcd) with oihw / goihw weights. Each pass either runs on those
 // directly (Plain), or lets oneDNN pick its blocked layouts (format_tag::any) and reorders in and
 // out (Blocked), or reorders activations to NHWC with weights `any` (ChannelsLast), or skips
-// oneDNN's convolution and runs im2col + dnnl_sgemm per image on NCHW (Gemm, conv_gemm.h).
+// oneDNN's convolution and runs im2col + dnnl_sgemm per image on NCHW (Gemm, conv_gemm.h), or
+// runs our own channels-last kernels for 4- and 8-channel groups (Grouped, ops/grouped_conv_cl.h).
 // choose_layout() picks per pass from measurements (docs/performance.md).
 #pragma once
 #include <functional>
@@ -17,7 +18,7 @@
 namespace cardinal::onednn {
 
 enum class ConvPass { Forward, BackwardData, BackwardWeights };
-enum class ConvLayout { Auto, Plain, Blocked, ChannelsLast, Gemm };
+enum class ConvLayout { Auto, Plain, Blocked, ChannelsLast, Gemm, Grouped };
 
 // The layout Auto resolves to for this convolution and pass.
 ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass);

@@ -167,7 +167,9 @@ TEST_CASE("a derived weight is made only when stale and kept only in the convolu
     };
     const std::vector<Case> cases = {
         {{32, 4, 3, 3}, {2, 32, 8, 8}, 8, MemoryFormat::Contiguous, true},
-        {{32, 4, 3, 3}, {2, 32, 8, 8}, 8, MemoryFormat::ChannelsLast, true},
+        {{32, 16, 3, 3}, {2, 32, 8, 8}, 2, MemoryFormat::ChannelsLast, true},
+        // 4 channels per group, channels-last: our grouped kernel reads the plain layout
+        {{32, 4, 3, 3}, {2, 32, 8, 8}, 8, MemoryFormat::ChannelsLast, false},
         {{24, 16, 1, 1}, {3, 16, 1, 1}, 1, MemoryFormat::ChannelsLast, false},  // an fc (Gemm)
     };
     for (const Case& c : cases) {

@@ -336,6 +336,15 @@ void check_f32(const Tensor& t, const char* what) {
 
 }  // namespace
 
+namespace {
+
+// A 1x1 unpadded convolution with a stride above 1.
+bool strided_pointwise(const ConvGeometry& g) {
+    return g.KH == 1 && g.KW == 1 && g.ph == 0 && g.pw == 0 && (g.sh > 1 || g.sw > 1);
+}
+
+}  // namespace
+
 ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass) {
     // Measured with bench/conv_bench.cpp (ResNeXt-50 shapes) and bench/small_conv_bench.cpp
     // (resnest_small at batch 128), reorders included (docs/performance.md):
@@ -376,6 +385,13 @@ ConvLayout choose_layout(const ConvGeometry& g, ConvPass pass) {
             return ConvLayout::Grouped;
         if (pointwise && g.H * g.W == 1) return ConvLayout::Gemm;
         if (pointwise && pass == ConvPass::BackwardData) return ConvLayout::Gemm;
+        // - channels-last strided 1x1 convs (the downsample shortcuts) on fewer than 16 input
+        //   channels: oneDNN 2.6's jit_1x1 backward-weights corrupts the heap at odd batch sizes
+        //   on 2 threads (cardinal train --batch 7 --threads 2 aborted in free()). A 1x1
+        //   unpadded conv of stride s is the pointwise conv of the input's every s-th pixel, so
+        //   the Gemm path runs it on that subsample instead (strided_pointwise below).
+        if (strided_pointwise(g) && pass == ConvPass::BackwardWeights && g.C < 16)
+            return ConvLayout::Gemm;
         if (pointwise && pass == ConvPass::BackwardWeights && (g.C >= g.O || g.C * g.O >= (int64_t{1} << 20)))
             return ConvLayout::Gemm;
         return ConvLayout::ChannelsLast;
@@ -452,6 +468,17 @@ std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Te
     Tensor gyc = activation(grad_y, g), xc = activation(x, g);
     Tensor gw = empty(g.weight_shape(), DType::Float32);
     Tensor gb = with_bias ? empty({g.O}, DType::Float32) : Tensor();
+    if (layout == ConvLayout::Gemm && g.channels_last && strided_pointwise(g)) {
+        // The pointwise conv of every sh-th row and sw-th column of x (choose_layout).
+        const Tensor every = to_memory_format(
+            xc.slice(2, 0, (g.OH - 1) * g.sh + 1, g.sh).slice(3, 0, (g.OW - 1) * g.sw + 1, g.sw),
+            MemoryFormat::ChannelsLast);
+        ConvGeometry unit = g;
+        unit.H = g.OH, unit.W = g.OW, unit.sh = unit.sw = 1;
+        gemm_conv::backward_weights(gyc.data<float>(), every.data<float>(), gw.data<float>(),
+                                    with_bias ? gb.data<float>() : nullptr, unit);
+        return {gw, gb};
+    }
     if (layout == ConvLayout::Gemm || layout == ConvLayout::Grouped) {
         auto* kernel = layout == ConvLayout::Gemm ? gemm_conv::backward_weights
                                                   : grouped_conv_cl::backward_weights;

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 #include <memory>
 
 #include "io/jpeg_decode.h"
@@ -39,6 +40,33 @@ constexpr int64_t kMaxPixels = int64_t{1} << 26;
 // bit depth bits) need more than 1032 times the file's size cannot be whole: it is truncated,
 // or a decompression bomb's header (a few bytes claiming 8192 x 8192). Refused here, before
 // stb_image allocates the claimed size; no valid file is refused.
+// `data` without its zero-length IDAT chunks, when it is a PNG that has any (otherwise empty).
+// An empty IDAT carries no image data, so the decode is unchanged; stb_image copies a first
+// empty IDAT from a null buffer (memcpy(NULL, ..., 0): undefined behaviour, found by fuzzing).
+std::vector<uint8_t> without_empty_idat(const uint8_t* data, size_t size) {
+    static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    std::vector<uint8_t> out;
+    if (size < 8 || std::memcmp(data, kPng, 8) != 0) return out;
+    size_t at = 8, kept = 8;  // data[kept_from..at) is copied when a chunk is dropped
+    bool dropped = false;
+    while (at + 12 <= size) {
+        const uint32_t length = (uint32_t{data[at]} << 24) | (uint32_t{data[at + 1]} << 16) |
+                                (uint32_t{data[at + 2]} << 8) | uint32_t{data[at + 3]};
+        if (length > size - at - 12) break;  // malformed: stb refuses it itself
+        if (length == 0 && std::memcmp(data + at + 4, "IDAT", 4) == 0) {
+            if (!dropped) out.assign(data, data + at);
+            else out.insert(out.end(), data + kept, data + at);
+            dropped = true;
+            at += 12;
+            kept = at;
+            continue;
+        }
+        at += 12 + length;
+    }
+    if (dropped) out.insert(out.end(), data + kept, data + size);
+    return out;
+}
+
 void check_png_fits(const uint8_t* data, size_t size, const std::string& name) {
     static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (size < 33 || std::memcmp(data, kSignature, 8) != 0 || std::memcmp(data + 12, "IHDR", 4) != 0)
@@ -96,6 +124,11 @@ Image decode_native(const uint8_t* data, size_t size, const std::string& name) {
     if (looks_like_jpeg(data, size)) return decode_jpeg(data, size, name, kMaxPixels);
     check<FormatError>(size <= static_cast<size_t>(INT_MAX), "image '", name, "': file of ", size,
                        " bytes is too large to decode");
+    const std::vector<uint8_t> cleaned = without_empty_idat(data, size);
+    if (!cleaned.empty()) {
+        data = cleaned.data();
+        size = cleaned.size();
+    }
     const int len = static_cast<int>(size);
     check_png_fits(data, size, name);
     check_pnm_header(data, size, name);

@@ -130,3 +130,20 @@ TEST_CASE("hostile images: a PNM header number too long for an int is refused", 
     const std::string ok = "P5\n# a comment\n4 2\n255\n" + std::string(8, '\x10');
     CHECK(decode_error(ok, "ok.pgm").empty());
 }
+
+TEST_CASE("a PNG with empty IDAT chunks decodes as without them", "[image]") {
+    // stb_image copied a first empty IDAT from a null buffer (undefined behaviour, found by
+    // fuzzing); the decoder drops empty IDATs first, which changes no pixel.
+    const std::string raw = std::string("\0\x10\x20", 3) + std::string("\0\x30\x40", 3);  // 2x2 gray
+    const std::string plain = png(2, 2, 0, raw);
+    const size_t idat = plain.find("IDAT") - 4;
+    const std::string with_empty = plain.substr(0, idat) + chunk("IDAT", "") + plain.substr(idat);
+    const std::string two_empty = plain.substr(0, idat) + chunk("IDAT", "") + chunk("IDAT", "") + plain.substr(idat);
+    const Image a = decode_image(reinterpret_cast<const uint8_t*>(plain.data()), plain.size(), "a.png");
+    for (const std::string* s : {&with_empty, &two_empty}) {
+        const Image b = decode_image(reinterpret_cast<const uint8_t*>(s->data()), s->size(), "b.png");
+        CHECK(b.width == a.width);
+        CHECK(b.height == a.height);
+        CHECK(b.pixels == a.pixels);
+    }
+}

@@ -236,6 +236,15 @@ std::vector<double> float_lane_sums(const PixelTiles& t, Body&& body, Tail&& vis
     return total;
 }
 
+// float_lane_sums for the tiling's row width when it has a fast path (64 or 128 lanes); empty
+// otherwise. body(row_offset, acc) is generic over acc's float[Q][L].
+template <int Q, typename Body, typename Tail>
+std::vector<double> float_lane_sums_of(const PixelTiles& t, Body&& body, Tail&& visit_tail) {
+    if (t.lanes == 64) return float_lane_sums<64, Q>(t, body, visit_tail);
+    if (t.lanes == 128) return float_lane_sums<128, Q>(t, body, visit_tail);
+    return {};
+}
+
 template <typename T>
 void channel_moments_cl(const T* x, int64_t M, int64_t C, std::vector<double>& mean,
                         std::vector<double>& var) {
@@ -262,26 +271,16 @@ void channel_moments_cl(const T* x, int64_t M, int64_t C, std::vector<double>& m
                     var[c] = std::max(0.0, q[C + c] / n - m * m);
                 }
             };
-            if (t.lanes == 64)
-                finish(float_lane_sums<64, 2>(t, [&](int64_t off, float (&acc)[2][64]) {
-                    const T* row = x + off;
+            finish(float_lane_sums_of<2>(t, [&](int64_t off, auto& acc) {
+                constexpr int64_t L = std::extent_v<std::remove_reference_t<decltype(acc[0])>>;
+                const T* row = x + off;
 #pragma omp simd
-                    for (int64_t j = 0; j < 64; ++j) {
-                        const float d = row[j] - sh[j];
-                        acc[0][j] += d;
-                        acc[1][j] += d * d;
-                    }
-                }, tail));
-            else
-                finish(float_lane_sums<128, 2>(t, [&](int64_t off, float (&acc)[2][128]) {
-                    const T* row = x + off;
-#pragma omp simd
-                    for (int64_t j = 0; j < 128; ++j) {
-                        const float d = row[j] - sh[j];
-                        acc[0][j] += d;
-                        acc[1][j] += d * d;
-                    }
-                }, tail));
+                for (int64_t j = 0; j < L; ++j) {
+                    const float d = row[j] - sh[j];
+                    acc[0][j] += d;
+                    acc[1][j] += d * d;
+                }
+            }, tail));
             return;
         }
         // One pass: sums of x and x^2 in double. The cancellation in E[x^2] - E[x]^2 costs
@@ -469,10 +468,7 @@ std::vector<Tensor> backward(const BatchNorm2dBackward& node, const Tensor& grad
                     acc[t.lanes + j] += gv * static_cast<double>(xp[off + j] - mt[j]);
                 }
             };
-            if (t.lanes == 64)
-                s = float_lane_sums<64, 2>(t, [&](int64_t off, float (&acc)[2][64]) { body(off, acc); }, tail);
-            else if (t.lanes == 128)
-                s = float_lane_sums<128, 2>(t, [&](int64_t off, float (&acc)[2][128]) { body(off, acc); }, tail);
+            s = float_lane_sums_of<2>(t, body, tail);
         }
         if (s.empty()) s = chunked_channel_sums(t, 2, [&](int64_t off, int64_t lanes, double* acc) {
             const T* xq = xp + off;

@@ -99,9 +99,21 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
     const auto t0 = Clock::now();
     const double seconds_before = t.train_seconds;
     Batch batch;
+    // --detect-anomaly: every recorded op checks its outputs, and backward every gradient; the
+    // first NaN/Inf is an AutogradError naming the op, given the epoch and step here.
+    AnomalyModeGuard anomaly(o.detect_anomaly);
+    auto at_step = [&](const AutogradError& e) {
+        fail<ValueError>("train: stopped at epoch ", epoch + 1, " step ", batch.index + 1, ": ",
+                         e.what());
+    };
     while (loader.next(batch)) {
-        Tensor logits = run.model->forward(batch.images);
-        Tensor loss = cross_entropy(logits, batch.labels, Reduction::Mean, o.label_smoothing);
+        Tensor logits, loss;
+        try {
+            logits = run.model->forward(batch.images);
+            loss = cross_entropy(logits, batch.labels, Reduction::Mean, o.label_smoothing);
+        } catch (const AutogradError& e) {
+            at_step(e);
+        }
         // Checked before the step, so a bad batch never reaches the weights.
         double l = loss.item();
         double n = static_cast<double>(batch.labels.numel());
@@ -123,7 +135,11 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
         }
         run.optimizer->zero_grad();
         dist.begin_backward(static_cast<double>(batch.labels.numel()) / batch.global_size);
-        backward(loss);
+        try {
+            backward(loss);
+        } catch (const AutogradError& e) {
+            at_step(e);
+        }
         dist.end_backward();
         t.lr = run.optimizer->lr(0);
         run.optimizer->step();

@@ -118,6 +118,32 @@ TEST_CASE("hostile images: a valid PNG compressed near deflate's limit still dec
     CHECK(img.pixels[img.pixels.size() / 2] == 0);
 }
 
+TEST_CASE("hostile images: a PNG chunk claiming more bytes than the file holds is refused",
+          "[image]") {
+    // Found by the image fuzz target (tests/data/png_idat_past_end.png, also in the image
+    // corpus): stb_image grows its IDAT buffer to a chunk's claimed length before it finds the
+    // bytes missing (2 GiB for the fuzzer's 92-byte file; 1.2 GB for this 2x2 PNG's first IDAT).
+    const std::string good = png(2, 2, 0, std::string(6, '\0'));
+    const size_t idat = good.find("IDAT") - 4;
+    std::string bad = good;
+    bad.replace(idat, 4, be32(0x49450000));
+    CHECK_THAT(decode_error(bad, "long.png"),
+               Catch::Contains("long.png': PNG chunk 'IDAT' at byte 33 claims 1229258752 bytes, "
+                               "but only ") &&
+                   Catch::Contains("follow (the file is truncated or corrupt)"));
+    // The chunk type is printed escaped.
+    bad.replace(idat + 4, 4, "I\x1b[D");
+    CHECK_THAT(decode_error(bad, "long.png"), Catch::Contains("PNG chunk 'I\\x1B[D' at byte 33"));
+    // What follows IEND is not read: trailing bytes that look like a long chunk are fine.
+    const std::string trailing = good + be32(0x7fffffff) + "IDAT";
+    CHECK(decode_error(trailing, "trailing.png").empty());
+    // The fuzzer's input: its second IDAT claims 1409286178 bytes with 1 left.
+    const std::string finding = test::read_bytes(kData + "/png_idat_past_end.png");
+    CHECK_THAT(decode_error(finding, "finding.png"),
+               Catch::Contains("PNG chunk 'IDAT' at byte 79 claims 1409286178 bytes, but only 1 "
+                               "follow"));
+}
+
 TEST_CASE("hostile images: every truncation of a small PNG and JPEG is refused", "[image]") {
     std::string raw;
     for (int y = 0; y < 16; ++y) {

@@ -19,6 +19,7 @@
 #include "models/resnet.h"
 #include "models/weights.h"
 #include "ops/loss.h"
+#include "tensor/allocator.h"
 #include "tensor/error.h"
 #include "tensor/escape.h"
 #include "tensor/parallel.h"
@@ -219,7 +220,22 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     run.test_loader = std::make_unique<DataLoader>(test_set, eval_lo);
 
     run.gen = std::make_unique<Generator>(o.seed);
-    run.model = std::make_shared<ResNet>(run.choice.config, run.gen.get());
+    {
+        // Resuming, the model must fit in its checkpoint, which holds every weight in float32
+        // (and the optimizer's state besides): model kwargs read from the file, or a config
+        // that is not the checkpoint's, cannot make the run build a model of any size the
+        // file claims. Four times the file's size, and 64 MiB for the init's temporaries.
+        std::optional<AllocationLimit> limit;
+        if (checkpoint) {
+            const auto file_bytes = static_cast<int64_t>(fs::file_size(o.resume));
+            limit.emplace(4 * file_bytes + (int64_t{64} << 20),
+                          "--resume " + escape_for_message(o.resume) + ": model '" +
+                              escape_for_message(run.choice.name) +
+                              "' is bigger than the checkpoint of " + std::to_string(file_bytes) +
+                              " bytes could hold, so it is not this checkpoint's model");
+        }
+        run.model = std::make_shared<ResNet>(run.choice.config, run.gen.get());
+    }
     if (!o.init_weights.empty() && !checkpoint) init_from_weights(*run.model, o.init_weights, log);
     run.optimizer = make_optimizer(*run.model, o);
     run.scheduler = make_scheduler(*run.optimizer, o, run.train_loader->num_batches());

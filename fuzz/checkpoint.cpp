@@ -1,11 +1,15 @@
 // Fuzz target: resuming training from a checkpoint, through the real command line:
-//   cardinal train --resume FILE --config fuzz/checkpoint_model.json --data mnist:DIR ...
+//   cardinal train --resume FILE --data mnist:DIR ...
 // FILE is the input: the safetensors container, then the checkpoint's metadata (format,
-// config, options, history, step, epoch_totals) and tensors (model., optimizer., scheduler.,
-// rng., epoch), all of which apps/trainer.cpp reads before it trains. The model (a few thousand
-// parameters), the data (8 generated MNIST-format images) and the run's length come from the
-// command line, so a valid checkpoint resumes in milliseconds; the seeds are such checkpoints
-// (fuzz/make_corpus.py).
+// config, options with the model_kwargs the model is built from, history, step, epoch_totals)
+// and tensors (model., optimizer., scheduler., rng., epoch), all of which apps/ reads before it
+// trains. No --model or --config is given, so the model is the checkpoint's own: its
+// options.model_kwargs go through ResNetConfig::from_json and the model is built from them
+// (under the allocation limit that keeps a file's kwargs from sizing a model the file cannot
+// hold). The data (8 generated MNIST-format images) and the run's length come from the command
+// line, and the seeds' models (fuzz/checkpoint_model.json and a tiny ResNeSt) have a few
+// thousand parameters, so a valid checkpoint resumes in milliseconds; the seeds are such
+// checkpoints (fuzz/make_corpus.py).
 //
 // Exit codes 0 (resumed and finished), 1 (an error of the run) and 2 (a usage error) are all
 // fine; an exception that is not a cardinal::Error escapes run_cli and is a finding.
@@ -60,7 +64,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::filesystem::create_directories(fuzz::scratch_dir() + "/run");
     const std::string path = fuzz::write_input("run/checkpoint.safetensors", data, size);
     std::vector<std::string> args = {"cardinal", "train", "--resume", path,
-                                     "--config", CARDINAL_FUZZ_DIR "/checkpoint_model.json",
                                      "--data", data_spec, "--epochs", "2", "--batch", "4",
                                      "--eval-batch", "8", "--limit-train", "8", "--limit-test", "8",
                                      "--threads", "1", "--progress", "none"};

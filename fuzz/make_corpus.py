@@ -4,8 +4,8 @@ near-valid inputs each, kept small. Run from the repository root:
 
     python3 fuzz/make_corpus.py build/cardinal
 
-The checkpoint seeds are real checkpoints written by the cardinal binary given (a tiny model,
-fuzz/checkpoint_model.json, on generated data); the JPEG seeds need cjpeg (Debian:
+The checkpoint seeds are real checkpoints written by the cardinal binary given (tiny models,
+fuzz/checkpoint_model.json and a ResNeSt, on generated data); the JPEG seeds need cjpeg (Debian:
 libjpeg-turbo-progs). Everything else is written here byte by byte. The output is
 deterministic except the timings in the checkpoints' history. Inputs the fuzzers found (crashes fixed
 since, interesting cases) are added to the corpora by hand with a name saying what they are.
@@ -96,10 +96,18 @@ def make_checkpoints(cardinal):
             write_idx(os.path.join(data, split + "-images-idx3-ubyte"), [8, 28, 28],
                       [(i * 7) % 251 for i in range(8 * 28 * 28)])
             write_idx(os.path.join(data, split + "-labels-idx1-ubyte"), [8], [i % 10 for i in range(8)])
-        common = ["--config", os.path.join(ROOT, "checkpoint_model.json"), "--data", "mnist:" + data,
+        # A second model for the resumed run to build from the checkpoint's model_kwargs: a
+        # tiny ResNeSt (split attention, radix 2, avg_down), so the seeds hold block_args too.
+        resnest = os.path.join(tmp, "resnest.json")
+        with open(resnest, "w") as f:
+            json.dump({"block": "ResNestBottleneck", "layers": [1, 1, 1, 1], "channels": [4, 4, 4, 4],
+                       "stem_type": "deep", "stem_width": 4, "in_chans": 1, "num_classes": 10,
+                       "avg_down": True, "block_args": {"radix": 2, "avd": True}}, f)
+        common = ["--data", "mnist:" + data,
                   "--batch", "4", "--eval-batch", "8", "--limit-train", "8", "--limit-test", "8",
                   "--threads", "1", "--progress", "none", "--seed", "1"]
         env = dict(os.environ, OMP_NUM_THREADS="1", CARDINAL_NUM_THREADS="1")
+        config = ["--config", os.path.join(ROOT, "checkpoint_model.json")]
         runs = {
             # after epoch 1 of 2 with SGD, and with AdamW and a step schedule; a finished
             # 1-epoch run gives the weights-only model.safetensors (refused by --resume)
@@ -107,10 +115,12 @@ def make_checkpoints(cardinal):
             "adamw_step_epoch1": ["--epochs", "2", "--stop-after", "1", "--optimizer", "adamw",
                                   "--schedule", "step", "--step-epochs", "1", "--lr", "0.01"],
             "finished": ["--epochs", "1"],
+            "resnest_epoch1": ["--epochs", "2", "--stop-after", "1"],
         }
         for name, extra in runs.items():
             out = os.path.join(tmp, name)
-            subprocess.run([cardinal, "train", "--out", out] + common + extra, check=True,
+            model = ["--config", resnest] if name.startswith("resnest") else config
+            subprocess.run([cardinal, "train", "--out", out] + model + common + extra, check=True,
                            env=env, stdout=subprocess.DEVNULL)
             with open(os.path.join(out, "checkpoint.safetensors"), "rb") as f:
                 put("checkpoint", name, f.read())

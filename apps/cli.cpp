@@ -45,7 +45,10 @@ void print_error(std::FILE* err, const std::string& message) {
     std::string line = message;
     for (char& c : line)
         if (c == '\n' || c == '\r') c = ' ';
-    std::fprintf(err, "cardinal: error: %s\n", line.c_str());
+    // Whatever a message quotes from a file or the command line, no control character or
+    // invalid UTF-8 reaches the terminal (strings from files are escaped where they enter a
+    // message; this catches the text of libraries that quote them, like a JSON parser's).
+    std::fprintf(err, "cardinal: error: %s\n", escape_controls(line).c_str());
 }
 
 void add_commands(CLI::App& app) {

@@ -9,6 +9,7 @@
 #include "apps/commands.h"
 #include "apps/model_flag.h"
 #include "tensor/error.h"
+#include "tensor/escape.h"
 
 namespace cardinal::apps {
 namespace {
@@ -244,7 +245,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool known = false;
         for (const char* k : kKnown) known = known || it.key() == k;
-        check<ValueError>(known, source, ": unknown option '", it.key(), "'");
+        check<ValueError>(known, source, ": unknown option '", escape_for_message(it.key()), "'");
     }
     take(j, "model", model, source);
     take(j, "config", config_file, source);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "tensor/error.h"
+#include "tensor/escape.h"
 
 namespace cardinal {
 namespace {
@@ -56,7 +57,7 @@ void check_keys(const json& obj, const std::set<std::string>& allowed, const std
         if (!allowed.count(it.key())) {
             std::string known;
             for (const auto& k : allowed) known += (known.empty() ? "" : ", ") + k;
-            fail<ValueError>("config: unknown key '", it.key(), "' in ", where, " (known: ", known, ")");
+            fail<ValueError>("config: unknown key '", escape_for_message(it.key()), "' in ", where, " (known: ", known, ")");
         }
 }
 
@@ -71,7 +72,7 @@ AttnLayerConfig parse_attn(const json& j) {
         if (j.contains("rd_ratio")) a.rd_ratio = get_num(j["rd_ratio"], "attn_layer.rd_ratio");
         if (j.contains("rd_divisor")) a.rd_divisor = get_int(j["rd_divisor"], "attn_layer.rd_divisor");
     }
-    check<ValueError>(a.name == "se", "config: attn_layer '", a.name, "' is not supported (expected \"se\")");
+    check<ValueError>(a.name == "se", "config: attn_layer '", escape_for_message(a.name), "' is not supported (expected \"se\")");
     return a;
 }
 
@@ -162,7 +163,7 @@ json ResNetConfig::to_json() const {
 }
 
 void ResNetConfig::validate() const {
-    check<ValueError>(kBlocks.count(block), "config: unknown block '", block,
+    check<ValueError>(kBlocks.count(block), "config: unknown block '", escape_for_message(block),
                       "' (expected BasicBlock, Bottleneck, SelectiveKernelBasic, SelectiveKernelBottleneck "
                       "or ResNestBottleneck)");
     check<ValueError>(layers.size() == 4 && channels.size() == 4, "config: 'layers' and 'channels' need 4 ",
@@ -175,7 +176,7 @@ void ResNetConfig::validate() const {
     check<ValueError>(cardinality >= 1, "config: cardinality must be >= 1, got ", cardinality);
     check<ValueError>(base_width >= 1, "config: base_width must be >= 1, got ", base_width);
     check<ValueError>(stem_type == "" || stem_type == "deep" || stem_type == "deep_tiered", "config: stem_type '",
-                      stem_type, "' is not one of '', 'deep', 'deep_tiered'");
+                      escape_for_message(stem_type), "' is not one of '', 'deep', 'deep_tiered'");
     check<ValueError>(stem_width >= 1 && (stem_type != "deep_tiered" || stem_width >= 4),
                       "config: stem_width must be >= 1 (>= 4 for deep_tiered), got ", stem_width);
     check<ValueError>(down_kernel_size == 1 || down_kernel_size == 3, "config: down_kernel_size must be 1 or 3, got ",

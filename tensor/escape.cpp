@@ -25,14 +25,12 @@ size_t utf8_length(std::string_view s, size_t i) {
     return n;
 }
 
-}  // namespace
-
-std::string escape_for_message(std::string_view s) {
+std::string escape(std::string_view s, bool backslash) {
     std::string out;
     out.reserve(s.size());
     for (size_t i = 0; i < s.size();) {
         const unsigned char b = static_cast<unsigned char>(s[i]);
-        if (b == '\\') {
+        if (b == '\\' && backslash) {
             out += "\\\\";
             ++i;
         } else if (b >= 0x20 && b < 0x7F) {
@@ -50,5 +48,10 @@ std::string escape_for_message(std::string_view s) {
     }
     return out;
 }
+
+}  // namespace
+
+std::string escape_for_message(std::string_view s) { return escape(s, true); }
+std::string escape_controls(std::string_view s) { return escape(s, false); }
 
 }  // namespace cardinal

@@ -114,6 +114,39 @@ TEST_CASE("cli: usage errors exit 2 with one line naming the fault", "[apps][cli
     }
 }
 
+TEST_CASE("cli: strings from files reach the terminal escaped", "[apps][cli]") {
+    if (!std::filesystem::exists(std::string(CARDINAL_BINARY_DIR) + "/cardinal")) {
+        WARN("the cardinal binary is not built: skipped");
+        return;
+    }
+    const std::string dir = cardinal::apps::testing::temp_dir("cli_escape");
+    struct Case {
+        std::string flag, text, expected;
+    };
+    // A terminal escape through a JSON \u escape (the parsed string holds a raw ESC), an
+    // invalid UTF-8 byte the JSON parser quotes in its own message, a raw ESC it quotes.
+    const std::vector<Case> cases{
+        {"--recipe", "{\"x\\u001b[31m\": 1}", "unknown option 'x\\x1B[31m'"},
+        {"--config", "{\"block\": \"B\\u001b[2J\"}", "unknown block 'B\\x1B[2J'"},
+        {"--config", "{\"block\": \"B\", \"k\\u0007\": 1}", "unknown key 'k\\x07'"},
+        {"--recipe", "{\"lr\": \"\xff\"}", "ill-formed UTF-8 byte; last read: '\"\\xFF'"},
+        {"--recipe", "{\"lr\": \"\x1b[31m\"}", "not valid JSON"},
+    };
+    int i = 0;
+    for (const Case& c : cases) {
+        const std::string path = dir + "/f" + std::to_string(i++) + ".json";
+        std::ofstream(path, std::ios::binary) << c.text;
+        INFO(c.flag << " " << c.text);
+        const Outcome r = run_cli("train " + c.flag + " " + path + " --out " + dir + "/out");
+        CHECK(r.code != 0);
+        CHECK_THAT(r.err, Contains(c.expected));
+        for (char ch : r.err) {
+            const auto b = static_cast<unsigned char>(ch);
+            CHECK((b == '\n' || (b >= 0x20 && b < 0x7F)));  // every message here is ASCII
+        }
+    }
+}
+
 TEST_CASE("cli: missing files and unwritable outputs are one line and exit 1", "[apps][cli]") {
     if (!std::filesystem::exists(std::string(CARDINAL_BINARY_DIR) + "/cardinal")) {
         WARN("the cardinal binary is not built: skipped");

@@ -19,3 +19,13 @@ TEST_CASE("escape_for_message keeps text and escapes control bytes and bad UTF-8
     CHECK(escape_for_message("\xED\xA0\x80") == "\\xED\\xA0\\x80");    // a surrogate
     CHECK(escape_for_message("\xF4\x90\x80\x80") == "\\xF4\\x90\\x80\\x80");  // above U+10FFFF
 }
+
+TEST_CASE("escape_controls escapes control bytes and bad UTF-8 but leaves backslashes",
+          "[escape]") {
+    using cardinal::escape_controls;
+    CHECK(escape_controls("last read: '\"\xFF\x1B[31m'") == "last read: '\"\\xFF\\x1B[31m'");
+    CHECK(escape_controls("caf\xC3\xA9") == "caf\xC3\xA9");
+    // Text escape_for_message wrote passes unchanged (no double escaping).
+    const std::string once = escape_for_message("a\\b\x1B");
+    CHECK(escape_controls(once) == once);
+}

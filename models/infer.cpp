@@ -20,6 +20,7 @@
 #include "ops/loss.h"
 #include "ops/precision.h"
 #include "tensor/error.h"
+#include "tensor/escape.h"
 #include "tensor/kernels.h"
 #include "tensor/random.h"
 
@@ -328,16 +329,20 @@ InferResult run_infer(const InferOptions& o) {
     return result;
 }
 
+// File names (a listed directory's) and labels (a labels file's, a config's, weights
+// metadata's) come from outside: the text listing prints them escaped, the JSON lines as JSON
+// strings (an invalid UTF-8 byte replaced, where the JSON library would throw).
 std::string format_predictions(const InferResult& result) {
     std::ostringstream os;
     char line[64];
     for (size_t i = 0; i < result.top.size(); ++i) {
-        os << (i < result.input_names.size() ? result.input_names[i] : "input") << "\n";
+        os << (i < result.input_names.size() ? escape_for_message(result.input_names[i]) : "input")
+           << "\n";
         for (size_t j = 0; j < result.top[i].size(); ++j) {
             const Prediction& p = result.top[i][j];
             std::snprintf(line, sizeof line, "  #%zu  class %ld  p=%.6f", j + 1,
                           static_cast<long>(p.index), p.probability);
-            os << line << (p.label.empty() ? "" : "  " + p.label) << "\n";
+            os << line << (p.label.empty() ? "" : "  " + escape_for_message(p.label)) << "\n";
         }
     }
     return os.str();
@@ -358,7 +363,7 @@ std::string format_predictions_json(const InferResult& result) {
         line["indices"] = indices;
         line["names"] = names;
         line["probabilities"] = probabilities;
-        out += line.dump() + "\n";
+        out += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     }
     return out;
 }

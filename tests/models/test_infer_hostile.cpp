@@ -182,6 +182,19 @@ TEST_CASE("infer: a labels file with the wrong number of lines", "[infer][hostil
     InferResult r = run_infer(o);
     CHECK(r.top[0][0].label == "class " + std::to_string(r.top[0][0].index));
     CHECK_THAT(format_predictions(r), Contains("  #1  class ") && Contains("p="));
+
+    // Labels from the file are listed escaped (a terminal escape, an invalid UTF-8 byte), and
+    // the JSON lines stay valid JSON.
+    std::string hostile;
+    for (int i = 0; i < 10; ++i) hostile += "c" + std::to_string(i) + "\x1b[2J\xff\n";
+    write_text(dir.file("hostile.txt"), hostile);
+    o.labels = dir.file("hostile.txt");
+    r = run_infer(o);
+    const std::string text = format_predictions(r);
+    CHECK_THAT(text, Contains("\\x1B[2J\\xFF"));
+    CHECK(text.find('\x1b') == std::string::npos);
+    const std::string json = format_predictions_json(r);
+    CHECK_NOTHROW(nlohmann::json::parse(json.substr(0, json.find('\n'))));
 }
 
 TEST_CASE("infer: config files in every accepted form, and unknown keys", "[infer][hostile]") {

@@ -70,7 +70,8 @@ void add_chunks(const std::vector<double>& part, int64_t N, int64_t chunks, int6
         }
 }
 
-template <typename T>
+// T: the paths' element type; Out: the pool's (bfloat16 paths pool to float32, ops/precision.h).
+template <typename T, typename Out = T>
 Tensor pool_sum_impl(const std::vector<Tensor>& paths) {
     const Tensor& x0 = paths[0];
     const int64_t N = x0.size(0), C = x0.size(1), HW = x0.size(2) * x0.size(3);
@@ -87,11 +88,11 @@ Tensor pool_sum_impl(const std::vector<Tensor>& paths) {
             for (int64_t px = k * kPoolChunk; px < std::min(HW, (k + 1) * kPoolChunk); ++px) {
                 const T* in = r.row(n, px);
 #pragma omp simd
-                for (int64_t c = 0; c < C; ++c) acc[c] += in[c];
+                for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(in[c]);
             }
     }
-    Tensor s = empty({N, C}, x0.dtype());
-    add_chunks(part, N, chunks, C, 1.0 / static_cast<double>(HW), s.data<T>());
+    Tensor s = empty({N, C}, dtype_of<Out>::value);
+    add_chunks(part, N, chunks, C, 1.0 / static_cast<double>(HW), s.data<Out>());
     return s;
 }
 
@@ -153,6 +154,54 @@ Tensor gated_sum_impl(const std::vector<Tensor>& paths, const Tensor& weights, c
         if (relu) {
 #pragma omp simd
             for (int64_t c = 0; c < C; ++c) out[c] = out[c] > 0 ? out[c] : T(0);
+        }
+    }
+    return y;
+}
+
+// gated_sum of bfloat16 paths (bf16 inference): float32 weights, a bfloat16 or float32 residual
+// (R), sums in float32, the result rounded to bfloat16 once per element.
+template <typename R>
+Tensor gated_sum_bf16(const std::vector<Tensor>& paths, const Tensor& weights, const Tensor& residual, bool relu) {
+    const Tensor& x0 = paths[0];
+    const int64_t N = x0.size(0), C = x0.size(1), HW = x0.size(2) * x0.size(3);
+    const int64_t P = static_cast<int64_t>(paths.size());
+    std::vector<Rows<bfloat16>> rows;
+    for (const Tensor& p : paths) rows.push_back(rows_of<bfloat16>(p));
+    const Tensor wc = weights.contiguous();
+    const float* wp = wc.data<float>();
+    const bool has_res = residual.defined();
+    const Rows<R> res = has_res ? rows_of<R>(residual) : Rows<R>{nullptr, 0, 0};
+    Tensor y = empty(x0.shape(), DType::BFloat16, MemoryFormat::ChannelsLast);
+    bfloat16* yp = y.data<bfloat16>();
+#pragma omp parallel if (N * HW * C * (P + 1) >= kParallelGrain)
+    {
+        std::vector<float> acc(static_cast<size_t>(C));
+        float* out = acc.data();
+#pragma omp for schedule(static)
+        for (int64_t np = 0; np < N * HW; ++np) {
+            const int64_t n = np / HW, px = np % HW;
+            const float* w = wp + n * P * C;
+            const bfloat16* in = rows[0].row(n, px);
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) out[c] = static_cast<float>(in[c]) * w[c];
+            for (int64_t p = 1; p < P; ++p) {
+                const bfloat16* ip = rows[p].row(n, px);
+                const float* wq = w + p * C;
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) out[c] += static_cast<float>(ip[c]) * wq[c];
+            }
+            if (has_res) {
+                const R* r = res.row(n, px);
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) out[c] += static_cast<float>(r[c]);
+            }
+            bfloat16* dst = yp + np * C;
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) {
+                const float v = relu && !(out[c] > 0) ? 0.0f : out[c];
+                dst[c] = bfloat16(v);
+            }
         }
     }
     return y;
@@ -249,7 +298,8 @@ void check_split(const Tensor& x, int64_t radix, const char* op) {
 }  // namespace
 
 bool pixel_major(const Tensor& t) {
-    if (!t.defined() || t.dim() != 4 || !is_floating(t.dtype())) return false;
+    if (!t.defined() || t.dim() != 4 || !(is_floating(t.dtype()) || t.dtype() == DType::BFloat16))
+        return false;
     if (t.size(1) > 1 && t.stride(1) != 1) return false;
     if (t.size(2) > 1 && t.size(3) > 1 && t.stride(2) != t.size(3) * t.stride(3)) return false;
     // Channels of one pixel must not overlap the next pixel's (an expanded or transposed view).
@@ -259,6 +309,7 @@ bool pixel_major(const Tensor& t) {
 
 Tensor pool_sum(const std::vector<Tensor>& paths) {
     check_paths(paths, "pool_sum");
+    if (paths[0].dtype() == DType::BFloat16) return pool_sum_impl<bfloat16, float>(paths);
     return dispatch_floating(paths[0].dtype(), "pool_sum", [&](auto tag) { return pool_sum_impl<decltype(tag)>(paths); });
 }
 
@@ -287,18 +338,26 @@ Tensor gated_sum(const std::vector<Tensor>& paths, const Tensor& weights, const 
     check_paths(paths, "gated_sum");
     const Tensor& x0 = paths[0];
     const int64_t P = static_cast<int64_t>(paths.size());
+    // bfloat16 paths (bf16 inference) take float32 gates and a bfloat16 or float32 residual.
+    const bool bf16 = x0.dtype() == DType::BFloat16;
+    const DType gate_dtype = bf16 ? DType::Float32 : x0.dtype();
     check<ShapeError>(weights.defined() && weights.shape() == Shape{x0.size(0), P, x0.size(1)} &&
-                          weights.dtype() == x0.dtype(),
-                      "gated_sum: expected weights ", dtype_name(x0.dtype()), " [", x0.size(0), ", ", P, ", ",
+                          weights.dtype() == gate_dtype,
+                      "gated_sum: expected weights ", dtype_name(gate_dtype), " [", x0.size(0), ", ", P, ", ",
                       x0.size(1), "], got ", describe(weights));
     check_inference(weights, "gated_sum", "the weights");
     if (residual.defined()) {
-        check<ShapeError>(pixel_major(residual) && residual.shape() == x0.shape() && residual.dtype() == x0.dtype(),
+        const bool dtype_ok = residual.dtype() == x0.dtype() || (bf16 && residual.dtype() == DType::Float32);
+        check<ShapeError>(pixel_major(residual) && residual.shape() == x0.shape() && dtype_ok,
                           "gated_sum: expected a pixel-major residual like the paths ", describe(x0), ", got ",
                           describe(residual));
         check_inference(residual, "gated_sum", "the residual");
     }
     g_gated_sums.fetch_add(1, std::memory_order_relaxed);
+    if (bf16)
+        return residual.defined() && residual.dtype() == DType::Float32
+                   ? gated_sum_bf16<float>(paths, weights, residual, relu)
+                   : gated_sum_bf16<bfloat16>(paths, weights, residual, relu);
     return dispatch_floating(x0.dtype(), "gated_sum", [&](auto tag) {
         return gated_sum_impl<decltype(tag)>(paths, weights, residual, relu);
     });

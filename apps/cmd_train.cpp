@@ -39,7 +39,7 @@ nlohmann::json checkpoint_options(const std::string& path) {
     }
     check<FormatError>(j.is_object(), path, ": checkpoint metadata 'options' is not an object");
     for (const char* k : {"out", "resume", "stop_after", "checkpoint_every", "threads", "progress",
-                          "config", "skip_nonfinite", "bucket_mb", "overlap", "dist_timeout",
+                          "config", "skip_nonfinite", "detect_anomaly", "bucket_mb", "overlap", "dist_timeout",
                           "check_replicas"})
         j.erase(k);
     return j;
@@ -175,6 +175,11 @@ void add_train_command(CLI::App& app) {
         cmd->add_flag("--skip-nonfinite", r.skip_nonfinite,
                       "Skip batches whose loss is NaN or Inf (counted in the log and "
                       "metrics.jsonl) instead of stopping"));
+    add("detect_anomaly",
+        cmd->add_flag("--detect-anomaly", r.detect_anomaly,
+                      "Anomaly mode: check every op's output and gradient for NaN/Inf and stop "
+                      "at the first, naming the op, the epoch and the step (slow; for "
+                      "debugging a loss that becomes NaN)"));
     add("sync_bn", cmd->add_flag("--sync-bn", r.sync_bn,
                                  "Under mpirun: BatchNorm statistics over the whole global batch "
                                  "(default: each rank's shard)"));

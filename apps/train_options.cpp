@@ -124,6 +124,10 @@ void TrainOptions::validate() const {
     check<UsageError>(threads >= 0 && threads <= 4096,
                       "train: --threads must be from 1 to 4096 (0: all cores), got ", threads);
     check<UsageError>(!out.empty(), "train: --out DIR is required");
+    // Anomaly mode stops at the first NaN/Inf an op produces, before the loss exists to skip.
+    check<UsageError>(!(detect_anomaly && skip_nonfinite),
+                      "train: --detect-anomaly stops at the first NaN/Inf, so it cannot be "
+                      "combined with --skip-nonfinite");
     check<UsageError>(stop_after >= 0, "train: --stop-after must be >= 0, got ", stop_after);
     check<UsageError>(checkpoint_every >= 0, "train: --checkpoint-every must be >= 0 (steps; 0: "
                       "only after each epoch), got ", checkpoint_every);
@@ -140,7 +144,7 @@ double TrainOptions::effective_warmup_epochs() const {
 nlohmann::json TrainOptions::recipe() const {
     nlohmann::json j = to_json();
     for (const char* k : {"out", "resume", "stop_after", "checkpoint_every", "skip_nonfinite",
-                          "bucket_mb", "overlap", "dist_timeout", "check_replicas"})
+                          "detect_anomaly", "bucket_mb", "overlap", "dist_timeout", "check_replicas"})
         j.erase(k);
     return j;
 }
@@ -180,6 +184,7 @@ nlohmann::json TrainOptions::to_json() const {
         {"checkpoint_every", checkpoint_every},
         {"progress", progress},
         {"skip_nonfinite", skip_nonfinite},
+        {"detect_anomaly", detect_anomaly},
         {"sync_bn", sync_bn},
         {"bucket_mb", bucket_mb},
         {"overlap", overlap},
@@ -229,6 +234,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
                                    "checkpoint_every",
                                    "progress",
                                    "skip_nonfinite",
+                                   "detect_anomaly",
                                    "init_weights",
                                    "sync_bn",
                                    "bucket_mb",
@@ -280,6 +286,7 @@ void TrainOptions::merge_json(const nlohmann::json& j, const std::string& source
     take(j, "checkpoint_every", checkpoint_every, source);
     take(j, "progress", progress, source);
     take(j, "skip_nonfinite", skip_nonfinite, source);
+    take(j, "detect_anomaly", detect_anomaly, source);
     take(j, "init_weights", init_weights, source);
     take(j, "sync_bn", sync_bn, source);
     take(j, "bucket_mb", bucket_mb, source);

@@ -67,6 +67,8 @@ struct TrainOptions {
     int64_t checkpoint_every = 0;   // also checkpoint every N training steps (0: after epochs only)
     std::string progress = "auto";  // auto (bar on a terminal) | bar | log | none
     bool skip_nonfinite = false;    // skip (and count) batches whose loss is NaN/Inf, not stop
+    bool detect_anomaly = false;    // anomaly mode: stop at the first op whose output or
+                                    // gradient is NaN/Inf, naming it (slow; for debugging)
 
     // Data parallelism under mpirun (docs/distributed.md, apps/train_dist.h).
     bool sync_bn = false;         // BatchNorm statistics over the global batch, not each shard

@@ -19,6 +19,7 @@
 #include "models/resnet.h"
 #include "models/weights.h"
 #include "ops/loss.h"
+#include "tensor/allocator.h"
 #include "tensor/error.h"
 #include "tensor/escape.h"
 #include "tensor/parallel.h"
@@ -69,7 +70,7 @@ void init_from_weights(ResNet& model, const std::string& path, FILE* log) {
     WeightLoadOptions wo;
     wo.skip_classifier_mismatch = true;
     wo.adapt_input_conv = true;
-    WeightLoadReport report = load_weights(model, path, wo);
+    LoadStateReport report = load_weights(model, path, wo);
     if (log) {
         std::fprintf(log, "init: weights from %s\n", path.c_str());
         for (const std::string& note : report.notes) std::fprintf(log, "init: %s\n", note.c_str());
@@ -99,9 +100,21 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
     const auto t0 = Clock::now();
     const double seconds_before = t.train_seconds;
     Batch batch;
+    // --detect-anomaly: every recorded op checks its outputs, and backward every gradient; the
+    // first NaN/Inf is an AutogradError naming the op, given the epoch and step here.
+    AnomalyModeGuard anomaly(o.detect_anomaly);
+    auto at_step = [&](const AutogradError& e) {
+        fail<ValueError>("train: stopped at epoch ", epoch + 1, " step ", batch.index + 1, ": ",
+                         e.what());
+    };
     while (loader.next(batch)) {
-        Tensor logits = run.model->forward(batch.images);
-        Tensor loss = cross_entropy(logits, batch.labels, Reduction::Mean, o.label_smoothing);
+        Tensor logits, loss;
+        try {
+            logits = run.model->forward(batch.images);
+            loss = cross_entropy(logits, batch.labels, Reduction::Mean, o.label_smoothing);
+        } catch (const AutogradError& e) {
+            at_step(e);
+        }
         // Checked before the step, so a bad batch never reaches the weights.
         double l = loss.item();
         double n = static_cast<double>(batch.labels.numel());
@@ -123,7 +136,11 @@ EpochTotals train_epoch(Run& run, const TrainOptions& o, int64_t epoch, FILE* lo
         }
         run.optimizer->zero_grad();
         dist.begin_backward(static_cast<double>(batch.labels.numel()) / batch.global_size);
-        backward(loss);
+        try {
+            backward(loss);
+        } catch (const AutogradError& e) {
+            at_step(e);
+        }
         dist.end_backward();
         t.lr = run.optimizer->lr(0);
         run.optimizer->step();
@@ -203,7 +220,22 @@ TrainResult run_training(const TrainOptions& o, FILE* log) {
     run.test_loader = std::make_unique<DataLoader>(test_set, eval_lo);
 
     run.gen = std::make_unique<Generator>(o.seed);
-    run.model = std::make_shared<ResNet>(run.choice.config, run.gen.get());
+    {
+        // Resuming, the model must fit in its checkpoint, which holds every weight in float32
+        // (and the optimizer's state besides): model kwargs read from the file, or a config
+        // that is not the checkpoint's, cannot make the run build a model of any size the
+        // file claims. Four times the file's size, and 64 MiB for the init's temporaries.
+        std::optional<AllocationLimit> limit;
+        if (checkpoint) {
+            const auto file_bytes = static_cast<int64_t>(fs::file_size(o.resume));
+            limit.emplace(4 * file_bytes + (int64_t{64} << 20),
+                          "--resume " + escape_for_message(o.resume) + ": model '" +
+                              escape_for_message(run.choice.name) +
+                              "' is bigger than the checkpoint of " + std::to_string(file_bytes) +
+                              " bytes could hold, so it is not this checkpoint's model");
+        }
+        run.model = std::make_shared<ResNet>(run.choice.config, run.gen.get());
+    }
     if (!o.init_weights.empty() && !checkpoint) init_from_weights(*run.model, o.init_weights, log);
     run.optimizer = make_optimizer(*run.model, o);
     run.scheduler = make_scheduler(*run.optimizer, o, run.train_loader->num_batches());

@@ -11,6 +11,7 @@
 
 #include "io/jpeg_decode.h"
 #include "tensor/error.h"
+#include "tensor/escape.h"
 
 // stb_image is compiled into this file only, with internal linkage, so it can never clash with
 // another copy (Debian's libstb, or one a user links in).
@@ -43,7 +44,10 @@ constexpr int64_t kMaxPixels = int64_t{1} << 26;
 // `data` without its zero-length IDAT chunks, when it is a PNG that has any (otherwise empty).
 // An empty IDAT carries no image data, so the decode is unchanged; stb_image copies a first
 // empty IDAT from a null buffer (memcpy(NULL, ..., 0): undefined behaviour, found by fuzzing).
-std::vector<uint8_t> without_empty_idat(const uint8_t* data, size_t size) {
+// A chunk (before IEND) whose length runs past the end of the file is refused: stb_image grows
+// its IDAT buffer to the claimed length (doubling) before it finds the bytes missing, so an
+// IDAT claiming 1 GiB in a 92-byte file made it allocate 2 GiB (found by fuzzing).
+std::vector<uint8_t> without_empty_idat(const uint8_t* data, size_t size, const std::string& name) {
     static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     std::vector<uint8_t> out;
     if (size < 8 || std::memcmp(data, kPng, 8) != 0) return out;
@@ -52,7 +56,12 @@ std::vector<uint8_t> without_empty_idat(const uint8_t* data, size_t size) {
     while (at + 12 <= size) {
         const uint32_t length = (uint32_t{data[at]} << 24) | (uint32_t{data[at + 1]} << 16) |
                                 (uint32_t{data[at + 2]} << 8) | uint32_t{data[at + 3]};
-        if (length > size - at - 12) break;  // malformed: stb refuses it itself
+        check<FormatError>(length <= size - at - 12, "image '", name, "': PNG chunk '",
+                           escape_for_message(std::string_view(
+                               reinterpret_cast<const char*>(data + at + 4), 4)),
+                           "' at byte ", at, " claims ", length, " bytes, but only ",
+                           size - at - 12, " follow (the file is truncated or corrupt)");
+        if (std::memcmp(data + at + 4, "IEND", 4) == 0) break;  // what follows is not read
         if (length == 0 && std::memcmp(data + at + 4, "IDAT", 4) == 0) {
             if (!dropped) out.assign(data, data + at);
             else out.insert(out.end(), data + kept, data + at);
@@ -124,7 +133,7 @@ Image decode_native(const uint8_t* data, size_t size, const std::string& name) {
     if (looks_like_jpeg(data, size)) return decode_jpeg(data, size, name, kMaxPixels);
     check<FormatError>(size <= static_cast<size_t>(INT_MAX), "image '", name, "': file of ", size,
                        " bytes is too large to decode");
-    const std::vector<uint8_t> cleaned = without_empty_idat(data, size);
+    const std::vector<uint8_t> cleaned = without_empty_idat(data, size, name);
     if (!cleaned.empty()) {
         data = cleaned.data();
         size = cleaned.size();

@@ -9,6 +9,9 @@
 #
 # Usage: bash scripts/fuzz.sh [seconds-per-target] [target ...]   (default 20 s, all targets)
 #   Reproduce a finding: build-fuzz/fuzz/fuzz_<target> <input file>
+#   CARDINAL_FUZZ_NICE sets the niceness of the fuzzers (default 10; 19 for long runs on a
+#   shared machine). The summary (build-fuzz/logs/summary.txt) gives each target's executions,
+#   coverage, features, corpus size and wall time (which counts time the process was stopped).
 # scripts/test.sh runs it with a short time; CARDINAL_SKIP_FUZZ=1 skips it there.
 set -uo pipefail  # no -e: a fuzzer's non-zero status is a result to report, not a reason to stop
 cd "$(dirname "$0")/.."
@@ -50,7 +53,7 @@ scratch=${TMPDIR:-/tmp}
 [ -d /dev/shm ] && [ -w /dev/shm ] && scratch=/dev/shm
 mkdir -p "$BUILD/logs" "$BUILD/findings"
 failed=()
-printf "%-12s %10s %8s %8s %8s  %s\n" target execs cov ft corpus result > "$BUILD/logs/summary.txt"
+printf "%-12s %10s %8s %8s %8s %8s  %s\n" target execs cov ft corpus wall_s result > "$BUILD/logs/summary.txt"
 for t in "${targets[@]}"; do
   work="$BUILD/corpus/$t"
   mkdir -p "$work"
@@ -60,12 +63,14 @@ for t in "${targets[@]}"; do
         -close_fd_mask=1 -print_final_stats=1 -artifact_prefix="$BUILD/findings/$t-")
   [ -n "$dict" ] && args+=(-dict="$dict")
   echo "fuzz: $t for ${seconds}s"
+  start=$(date +%s)
   # The first directory receives the new inputs; the committed seeds are only read.
   TMPDIR="$scratch" OMP_NUM_THREADS=1 CARDINAL_NUM_THREADS=1 OMP_WAIT_POLICY=passive \
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=0" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-    nice -n 10 "$BUILD/fuzz/fuzz_$t" "${args[@]}" "$work" "fuzz/corpus/$t" > "$log" 2>&1
+    nice -n "${CARDINAL_FUZZ_NICE:-10}" "$BUILD/fuzz/fuzz_$t" "${args[@]}" "$work" "fuzz/corpus/$t" > "$log" 2>&1
   status=$?
+  wall=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   line=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<< "$line")
@@ -81,7 +86,7 @@ for t in "${targets[@]}"; do
     grep -E "ERROR|SUMMARY|runtime error|terminate called|what\(\)" "$log" | head -5 >&2
     [ -n "${artifact:-}" ] && echo "fuzz: reproduce with $BUILD/fuzz/fuzz_$t $artifact" >&2
   fi
-  printf "%-12s %10s %8s %8s %8s  %s\n" "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$corpus" "$result" | tee -a "$BUILD/logs/summary.txt"
+  printf "%-12s %10s %8s %8s %8s %8s  %s\n" "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$corpus" "$wall" "$result" | tee -a "$BUILD/logs/summary.txt"
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: FAILED: findings in ${failed[*]} (logs and inputs in $BUILD/logs and $BUILD/findings)" >&2

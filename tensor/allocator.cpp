@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tensor/error.h"
+
 namespace cardinal {
 namespace {
 
@@ -30,6 +32,7 @@ size_t size_class(size_t n) {
 }
 
 thread_local int return_freed_depth = 0;  // ReturnFreedBlocks scopes open on this thread
+thread_local AllocationLimit* active_limit = nullptr;  // the innermost AllocationLimit
 
 struct Cache {
     std::mutex mu;
@@ -64,6 +67,7 @@ Cache& cache() {
 
 void* cache_alloc(size_t nbytes) {
     size_t cls = size_class(nbytes);
+    if (active_limit) AllocationLimit::charge(cls);
     Cache& c = cache();
     {
         std::lock_guard<std::mutex> lock(c.mu);
@@ -103,6 +107,19 @@ void cache_free(void* p, size_t nbytes) {
         c.stats.bytes_reserved -= cls;
     }
     Cache::system_free(p, cls);
+}
+
+AllocationLimit::AllocationLimit(int64_t bytes, std::string message)
+    : left_(bytes), bytes_(bytes), message_(std::move(message)), outer_(active_limit) {
+    active_limit = this;
+}
+AllocationLimit::~AllocationLimit() { active_limit = outer_; }
+
+void AllocationLimit::charge(size_t bytes) {
+    AllocationLimit& l = *active_limit;
+    check<ValueError>(static_cast<uint64_t>(bytes) <= static_cast<uint64_t>(l.left_), l.message_,
+                      " (it needs more than ", l.bytes_, " bytes)");
+    l.left_ -= static_cast<int64_t>(bytes);
 }
 
 ReturnFreedBlocks::ReturnFreedBlocks() { ++return_freed_depth; }

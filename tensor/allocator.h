@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace cardinal {
 
@@ -39,6 +40,28 @@ public:
     ~ReturnFreedBlocks();
     ReturnFreedBlocks(const ReturnFreedBlocks&) = delete;
     ReturnFreedBlocks& operator=(const ReturnFreedBlocks&) = delete;
+};
+
+// While one is alive, the tensor storage this thread allocates may total at most `bytes`
+// (blocks freed meanwhile do not count back); the allocation that would go over throws a
+// ValueError with `message`. For building something whose size an untrusted file chose (a
+// model from a checkpoint's kwargs) before the memory it describes is committed. Nests: the
+// innermost applies.
+class AllocationLimit {
+public:
+    AllocationLimit(int64_t bytes, std::string message);
+    ~AllocationLimit();
+    AllocationLimit(const AllocationLimit&) = delete;
+    AllocationLimit& operator=(const AllocationLimit&) = delete;
+
+    // Called by cache_alloc for a block of `bytes` on this thread.
+    static void charge(size_t bytes);
+
+private:
+    int64_t left_;
+    const int64_t bytes_;
+    const std::string message_;
+    AllocationLimit* const outer_;
 };
 
 }  // namespace cardinal

@@ -101,6 +101,9 @@ TEST_CASE("cli: usage errors exit 2 with one line naming the fault", "[apps][cli
         {"bench --model resnest_small --size 0", "--size must be H or HxW"},
         {"bench --model resnest_small --batch 0", "--batch must be at least 1, got 0"},
         {"train --no-such-flag --out " + out, "--no-such-flag"},
+        {"train --detect-anomaly --skip-nonfinite --out " + out,
+         "--detect-anomaly stops at the first NaN/Inf, so it cannot be combined with "
+         "--skip-nonfinite"},
     };
     for (const Case& c : usage) {
         INFO("cardinal " << c.args);

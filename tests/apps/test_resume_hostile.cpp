@@ -98,4 +98,12 @@ TEST_CASE("resume: damaged checkpoints are refused and nothing is written", "[ap
         save_safetensors(dir + "/meta.safetensors", f.tensors, meta);
         refused(o, bad, test::read_bytes(dir + "/meta.safetensors"), expected);
     }
+    // Model kwargs that describe a model far bigger than the file (`cardinal train --resume`
+    // takes them from the checkpoint's options): refused while building it, before it takes
+    // the memory (about 5 GB here) the kwargs claim.
+    TrainOptions huge = o;
+    nlohmann::json kwargs = testing::tiny_model_kwargs();
+    kwargs["channels"] = {4096, 4096, 4096, 4096};
+    huge.model_kwargs = kwargs;
+    refused(huge, bad, good, "model 'tiny' is bigger than the checkpoint of ");
 }

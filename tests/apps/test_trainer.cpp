@@ -3,12 +3,15 @@
 #include <fstream>
 #include <set>
 
+#include "apps/commands.h"
 #include "apps/curves_svg.h"
 #include "apps/trainer.h"
 #include "apps_test_util.h"
 #include "io/safetensors.h"
 #include "models/resnet.h"
+#include "models/weights.h"
 #include "tensor/error.h"
+#include "tensor/random.h"
 
 using namespace cardinal;
 using namespace cardinal::apps;
@@ -250,4 +253,52 @@ TEST_CASE("train: a NaN/Inf loss stops naming epoch and step, or is skipped and 
     std::ifstream metrics(r.metrics_path);
     const nlohmann::json line = nlohmann::json::parse(metrics);
     CHECK(line.at("skipped_nonfinite") == 2);
+}
+
+TEST_CASE("train --detect-anomaly names the op that first produced the NaN/Inf",
+          "[apps][train][nonfinite]") {
+    REQUIRE_FASHION_MNIST();
+    const std::string out = testing::temp_dir("anomaly");
+    // Weights whose classifier holds a NaN: the convolutions' outputs are finite, the fc's is
+    // not, so the first op to produce a NaN is the fc's (LinearBackward), at the first step.
+    Generator gen(5);
+    ResNet poisoned(ResNetConfig::from_json(testing::tiny_model_kwargs()), &gen);
+    bool found = false;
+    for (auto& [name, t] : poisoned.named_parameters())
+        if (name == "fc.weight") {
+            t.fill_(std::nan(""));
+            found = true;
+        }
+    REQUIRE(found);
+    const std::string weights = out + "/poisoned.safetensors";
+    save_weights(poisoned, weights);
+
+    TrainOptions o = testing::tiny_options(out + "/run", 64);
+    o.epochs = 1;
+    o.limit_test = 32;
+    o.init_weights = weights;
+    // Without anomaly mode the loss names the step, not the op.
+    CHECK_THROWS_WITH(run_training(o, nullptr),
+                      Contains("nan at epoch 1 step 1") && !Contains("Backward"));
+    o.detect_anomaly = true;
+    CHECK_THROWS_WITH(run_training(o, nullptr),
+                      Contains("train: stopped at epoch 1 step 1") &&
+                          Contains("the forward of LinearBackward produced NaN/Inf"));
+    CHECK_FALSE(fs::exists(out + "/run/model.safetensors"));
+
+    // A run that diverges (the first step at lr 1e30 throws the weights far): in anomaly mode
+    // it stops at step 2 naming an op, where it otherwise would name only the loss.
+    TrainOptions d = testing::tiny_options(out + "/diverge", 96);
+    d.epochs = 1;
+    d.limit_test = 32;
+    d.lr = 1e30;
+    d.warmup_epochs = 0;
+    d.detect_anomaly = true;
+    CHECK_THROWS_WITH(run_training(d, nullptr),
+                      Contains("train: stopped at epoch 1 step 2") && Contains("anomaly: the ") &&
+                          Contains("Backward"));
+
+    // It stops where --skip-nonfinite would go on: the two are refused together.
+    d.skip_nonfinite = true;
+    CHECK_THROWS_AS(run_training(d, nullptr), UsageError);
 }

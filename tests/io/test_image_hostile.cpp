@@ -2,6 +2,9 @@
 // the decoder allocates what the header claims: absurd dimensions, a decompression bomb's
 // header, truncated files, an unsupported colour space. Valid files that compress as well as
 // deflate allows still decode.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -49,6 +52,39 @@ std::string decode_error(const std::string& bytes, const std::string& name) {
     return "";
 }
 
+// `jpeg` with the frame header (SOF0 or SOF2) claiming width x height.
+std::string with_jpeg_size(std::string jpeg, uint16_t width, uint16_t height) {
+    size_t sof = jpeg.find("\xff\xc0");
+    if (sof == std::string::npos) sof = jpeg.find("\xff\xc2");
+    REQUIRE(sof != std::string::npos);
+    jpeg[sof + 5] = char(height >> 8);
+    jpeg[sof + 6] = char(height);
+    jpeg[sof + 7] = char(width >> 8);
+    jpeg[sof + 8] = char(width);
+    return jpeg;
+}
+
+// How many MiB the peak resident size grows while decoding `bytes` (in a child process, so the
+// peak is this decode's alone); the decode may fail.
+long decode_peak_growth_mib(const std::string& bytes) {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        rusage before{}, after{};
+        getrusage(RUSAGE_SELF, &before);
+        try {
+            decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "x.jpg");
+        } catch (const Error&) {
+        }
+        getrusage(RUSAGE_SELF, &after);
+        _exit(static_cast<int>(std::min(255L, (after.ru_maxrss - before.ru_maxrss) / 1024)));
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
 }  // namespace
 
 TEST_CASE("hostile images: a 60-byte PNG claiming 100000 x 100000 is refused", "[image]") {
@@ -80,6 +116,32 @@ TEST_CASE("hostile images: a valid PNG compressed near deflate's limit still dec
     CHECK(img.width == side);
     CHECK(img.height == side);
     CHECK(img.pixels[img.pixels.size() / 2] == 0);
+}
+
+TEST_CASE("hostile images: a PNG chunk claiming more bytes than the file holds is refused",
+          "[image]") {
+    // Found by the image fuzz target (tests/data/png_idat_past_end.png, also in the image
+    // corpus): stb_image grows its IDAT buffer to a chunk's claimed length before it finds the
+    // bytes missing (2 GiB for the fuzzer's 92-byte file; 1.2 GB for this 2x2 PNG's first IDAT).
+    const std::string good = png(2, 2, 0, std::string(6, '\0'));
+    const size_t idat = good.find("IDAT") - 4;
+    std::string bad = good;
+    bad.replace(idat, 4, be32(0x49450000));
+    CHECK_THAT(decode_error(bad, "long.png"),
+               Catch::Contains("long.png': PNG chunk 'IDAT' at byte 33 claims 1229258752 bytes, "
+                               "but only ") &&
+                   Catch::Contains("follow (the file is truncated or corrupt)"));
+    // The chunk type is printed escaped.
+    bad.replace(idat + 4, 4, "I\x1b[D");
+    CHECK_THAT(decode_error(bad, "long.png"), Catch::Contains("PNG chunk 'I\\x1B[D' at byte 33"));
+    // What follows IEND is not read: trailing bytes that look like a long chunk are fine.
+    const std::string trailing = good + be32(0x7fffffff) + "IDAT";
+    CHECK(decode_error(trailing, "trailing.png").empty());
+    // The fuzzer's input: its second IDAT claims 1409286178 bytes with 1 left.
+    const std::string finding = test::read_bytes(kData + "/png_idat_past_end.png");
+    CHECK_THAT(decode_error(finding, "finding.png"),
+               Catch::Contains("PNG chunk 'IDAT' at byte 79 claims 1409286178 bytes, but only 1 "
+                               "follow"));
 }
 
 TEST_CASE("hostile images: every truncation of a small PNG and JPEG is refused", "[image]") {
@@ -146,4 +208,53 @@ TEST_CASE("a PNG with empty IDAT chunks decodes as without them", "[image]") {
         CHECK(b.height == a.height);
         CHECK(b.pixels == a.pixels);
     }
+}
+
+TEST_CASE("hostile images: a JPEG header claiming 60000 x 60000 is refused before decoding",
+          "[image]") {
+    const std::string jpg = test::read_bytes(kData + "/timm_eval/src/exif_rotate.jpg");
+    CHECK_THAT(decode_error(with_jpeg_size(jpg, 60000, 60000), "huge.jpg"),
+               Catch::Contains("huge.jpg': cannot decode JPEG (60000x60000 exceeds the limit of "
+                               "67108864 pixels)"));
+}
+
+TEST_CASE("hostile images: a JPEG whose data ends before its claimed size allocates only what "
+          "it decoded", "[image]") {
+    // A 50 KB baseline file whose header claims 8192 x 8192 (2^26 pixels, within the limit,
+    // 192 MiB as RGB): its scan data runs out after a few rows, at the EOI marker or, cut
+    // short, at the end of the file. Both are refused, and the pixels grow with the rows
+    // decoded rather than to the claimed size up front.
+    const std::string jpg =
+        with_jpeg_size(test::read_bytes(kData + "/timm_eval/src/exif_rotate.jpg"), 8192, 8192);
+    const std::string cut = jpg.substr(0, jpg.size() - 100);
+    CHECK_THAT(decode_error(jpg, "claims.jpg"),
+               Catch::Contains("claims.jpg': cannot decode JPEG (") &&
+                   Catch::Contains("premature end of data segment"));
+    CHECK_THAT(decode_error(cut, "cut.jpg"),
+               Catch::Contains("cut.jpg': cannot decode JPEG (Premature end of JPEG file)"));
+    CHECK(decode_peak_growth_mib(jpg) < 32);
+    CHECK(decode_peak_growth_mib(cut) < 32);
+}
+
+TEST_CASE("hostile images: a progressive JPEG with too many scans is refused", "[image]") {
+    // progressive.jpg has 10 scans. Its last scan, repeated, makes a file that libjpeg decodes
+    // with a warning (a repeated refinement), walking every coefficient once per scan: a CPU
+    // bomb when repeated thousands of times. Up to 100 scans decode; more are refused.
+    const std::string jpg = test::read_bytes(kData + "/timm_eval/src/progressive.jpg");
+    REQUIRE(jpg.compare(jpg.size() - 2, 2, "\xff\xd9") == 0);
+    const size_t last_scan = jpg.rfind("\xff\xda");
+    REQUIRE(last_scan != std::string::npos);
+    const std::string scan = jpg.substr(last_scan, jpg.size() - 2 - last_scan);
+    auto with_scans = [&](int extra) {
+        std::string f = jpg.substr(0, jpg.size() - 2);
+        for (int i = 0; i < extra; ++i) f += scan;
+        return f + "\xff\xd9";
+    };
+    const std::string ok = with_scans(90);  // 100 scans
+    const Image img = decode_image(reinterpret_cast<const uint8_t*>(ok.data()), ok.size(), "ok.jpg");
+    CHECK(img.width == 300);
+    CHECK(img.height == 229);
+    CHECK_THAT(decode_error(with_scans(91), "bomb.jpg"),
+               Catch::Contains("bomb.jpg': cannot decode JPEG (more than 100 scans") &&
+                   Catch::Contains("decompression bomb"));
 }

@@ -41,3 +41,20 @@ TEST_CASE("inside ReturnFreedBlocks freed blocks go back to the system", "[tenso
     CHECK(allocator_stats().bytes_reserved > mid.bytes_reserved);
     CHECK(allocator_stats().bytes_in_use == mid.bytes_in_use);
 }
+
+TEST_CASE("an AllocationLimit refuses the allocation that would go over it", "[tensor][allocator]") {
+    {
+        AllocationLimit limit(1 << 20, "building the thing");
+        Tensor a = empty({100000});  // 400 KB
+        { Tensor b = empty({100000}); }  // freed blocks do not count back
+        CHECK_THROWS_WITH(empty({100000}), Catch::Contains("building the thing (it needs more "
+                                                           "than 1048576 bytes)"));
+        {
+            AllocationLimit inner(1 << 30, "inner");  // the innermost applies
+            Tensor c = empty({1000000});
+        }
+        CHECK_THROWS_AS(empty({60000}), ValueError);  // the outer one still has < 240 KB left
+    }
+    Tensor free = empty({1000000});  // no limit once it is gone
+    CHECK(free.numel() == 1000000);
+}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
@@ -70,8 +71,7 @@ void add_chunks(const std::vector<double>& part, int64_t N, int64_t chunks, int6
         }
 }
 
-// T: the paths' element type; Out: the pool's (bfloat16 paths pool to float32, ops/precision.h).
-template <typename T, typename Out = T>
+template <typename T>
 Tensor pool_sum_impl(const std::vector<Tensor>& paths) {
     const Tensor& x0 = paths[0];
     const int64_t N = x0.size(0), C = x0.size(1), HW = x0.size(2) * x0.size(3);
@@ -88,11 +88,11 @@ Tensor pool_sum_impl(const std::vector<Tensor>& paths) {
             for (int64_t px = k * kPoolChunk; px < std::min(HW, (k + 1) * kPoolChunk); ++px) {
                 const T* in = r.row(n, px);
 #pragma omp simd
-                for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(in[c]);
+                for (int64_t c = 0; c < C; ++c) acc[c] += in[c];
             }
     }
-    Tensor s = empty({N, C}, dtype_of<Out>::value);
-    add_chunks(part, N, chunks, C, 1.0 / static_cast<double>(HW), s.data<Out>());
+    Tensor s = empty({N, C}, x0.dtype());
+    add_chunks(part, N, chunks, C, 1.0 / static_cast<double>(HW), s.data<T>());
     return s;
 }
 
@@ -159,6 +159,56 @@ Tensor gated_sum_impl(const std::vector<Tensor>& paths, const Tensor& weights, c
     return y;
 }
 
+// bf16 <-> float in the form GCC vectorises (a shift and a same-size bit copy; the select keeps
+// NaN a NaN): through the bfloat16 struct the loops below stayed scalar and made SE blocks slower
+// than float32 sources.
+inline float bf16_load(const bfloat16* p, int64_t c) {
+    const uint32_t u = static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(p)[c]) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+inline uint16_t bf16_round(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? ((u >> 16) | 0x40u) : rounded);
+}
+inline float load_as_float(const float* p, int64_t c) { return p[c]; }
+inline float load_as_float(const bfloat16* p, int64_t c) { return bf16_load(p, c); }
+
+// pool_sum of bfloat16 paths: float32 [N, C], the same fixed chunks as pool_sum_impl.
+Tensor pool_sum_bf16(const std::vector<Tensor>& paths) {
+    const Tensor& x0 = paths[0];
+    const int64_t N = x0.size(0), C = x0.size(1), HW = x0.size(2) * x0.size(3);
+    const int64_t chunks = (HW + kPoolChunk - 1) / kPoolChunk;
+    std::vector<Rows<bfloat16>> rows;
+    for (const Tensor& p : paths) rows.push_back(rows_of<bfloat16>(p));
+    std::vector<double> part(static_cast<size_t>(N * chunks * C), 0.0);
+    const int64_t work = N * HW * C * static_cast<int64_t>(paths.size());
+#pragma omp parallel if (work >= kParallelGrain)
+    {
+        std::vector<float> chunk_sum(static_cast<size_t>(C));
+        float* f = chunk_sum.data();
+#pragma omp for schedule(static)
+        for (int64_t task = 0; task < N * chunks; ++task) {
+            const int64_t n = task / chunks, k = task % chunks;
+            double* acc = part.data() + task * C;
+            std::fill(f, f + C, 0.0f);  // a chunk of <= 64 pixels summed in float, then in double
+            for (const Rows<bfloat16>& r : rows)
+                for (int64_t px = k * kPoolChunk; px < std::min(HW, (k + 1) * kPoolChunk); ++px) {
+                    const bfloat16* in = r.row(n, px);
+#pragma omp simd
+                    for (int64_t c = 0; c < C; ++c) f[c] += bf16_load(in, c);
+                }
+            for (int64_t c = 0; c < C; ++c) acc[c] = f[c];
+        }
+    }
+    Tensor s = empty({N, C}, DType::Float32);
+    add_chunks(part, N, chunks, C, 1.0 / static_cast<double>(HW), s.data<float>());
+    return s;
+}
+
 // gated_sum of bfloat16 paths (bf16 inference): float32 weights, a bfloat16 or float32 residual
 // (R), sums in float32, the result rounded to bfloat16 once per element.
 template <typename R>
@@ -184,24 +234,25 @@ Tensor gated_sum_bf16(const std::vector<Tensor>& paths, const Tensor& weights, c
             const float* w = wp + n * P * C;
             const bfloat16* in = rows[0].row(n, px);
 #pragma omp simd
-            for (int64_t c = 0; c < C; ++c) out[c] = static_cast<float>(in[c]) * w[c];
+            for (int64_t c = 0; c < C; ++c) out[c] = bf16_load(in, c) * w[c];
             for (int64_t p = 1; p < P; ++p) {
                 const bfloat16* ip = rows[p].row(n, px);
                 const float* wq = w + p * C;
 #pragma omp simd
-                for (int64_t c = 0; c < C; ++c) out[c] += static_cast<float>(ip[c]) * wq[c];
+                for (int64_t c = 0; c < C; ++c) out[c] += bf16_load(ip, c) * wq[c];
             }
             if (has_res) {
                 const R* r = res.row(n, px);
 #pragma omp simd
-                for (int64_t c = 0; c < C; ++c) out[c] += static_cast<float>(r[c]);
+                for (int64_t c = 0; c < C; ++c) out[c] += load_as_float(r, c);
             }
-            bfloat16* dst = yp + np * C;
+            uint16_t* dst = reinterpret_cast<uint16_t*>(yp + np * C);
+            if (relu) {
 #pragma omp simd
-            for (int64_t c = 0; c < C; ++c) {
-                const float v = relu && !(out[c] > 0) ? 0.0f : out[c];
-                dst[c] = bfloat16(v);
+                for (int64_t c = 0; c < C; ++c) out[c] = out[c] > 0 ? out[c] : 0.0f;
             }
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) dst[c] = bf16_round(out[c]);
         }
     }
     return y;
@@ -309,7 +360,7 @@ bool pixel_major(const Tensor& t) {
 
 Tensor pool_sum(const std::vector<Tensor>& paths) {
     check_paths(paths, "pool_sum");
-    if (paths[0].dtype() == DType::BFloat16) return pool_sum_impl<bfloat16, float>(paths);
+    if (paths[0].dtype() == DType::BFloat16) return pool_sum_bf16(paths);
     return dispatch_floating(paths[0].dtype(), "pool_sum", [&](auto tag) { return pool_sum_impl<decltype(tag)>(paths); });
 }
 

@@ -9,6 +9,7 @@
 #include "apps/trainer.h"
 #include "io/safetensors.h"
 #include "models/resnet.h"
+#include "models/weights.h"
 #include "optim/optimizer.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
@@ -90,17 +91,10 @@ void run(const EvalArgs& a) {
     ResNet model(choice.config, &gen);
     // A training checkpoint holds the weights under "model."; model.safetensors holds them bare.
     const bool checkpoint = is_checkpoint(f);
-    try {
-        model.load_state_dict(checkpoint ? strip_prefix(f.tensors, "model.") : f.tensors);
-    } catch (const Error& e) {
-        std::string what = e.what();  // one line: the key lists joined with "; "
-        for (size_t p = what.find('\n'); p != std::string::npos; p = what.find('\n', p)) {
-            size_t end = what.find_first_not_of(' ', p + 1);
-            what.replace(p, (end == std::string::npos ? what.size() : end) - p, "; ");
-        }
-        fail<ValueError>("--weights ", a.weights, " does not fit model '", choice.name, "': ",
-                         what);
-    }
+    LoadStateOptions load;
+    load.convert_dtype = true;  // a published model.safetensors may hold F16 / BF16
+    load.source = "--weights " + a.weights + " (model '" + choice.name + "')";
+    model.load_state_dict(checkpoint ? strip_prefix(f.tensors, "model.") : weights_in_file(f), load);
 
     // The normalization the weights were trained with when the file records it.
     std::vector<double> mean = spec.mean, stdev = spec.std;

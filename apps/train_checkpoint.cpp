@@ -131,7 +131,7 @@ void restore_run(Run& run, const TrainOptions& o, const Checkpoint& f, FILE* log
                       " epoch(s) and this run has --epochs ", o.epochs,
                       " (raise --epochs to train further)");
     try {
-        run.model->load_state_dict(f.model);
+        run.model->load_state_dict(f.model, {.source = "its model"});
         run.optimizer->load_state_dict(f.optimizer);
         run.scheduler->load_state_dict(f.scheduler);
     } catch (const Error& e) {

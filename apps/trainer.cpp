@@ -70,7 +70,7 @@ void init_from_weights(ResNet& model, const std::string& path, FILE* log) {
     WeightLoadOptions wo;
     wo.skip_classifier_mismatch = true;
     wo.adapt_input_conv = true;
-    WeightLoadReport report = load_weights(model, path, wo);
+    LoadStateReport report = load_weights(model, path, wo);
     if (log) {
         std::fprintf(log, "init: weights from %s\n", path.c_str());
         for (const std::string& note : report.notes) std::fprintf(log, "init: %s\n", note.c_str());

@@ -49,6 +49,7 @@ const char* file_dtype_name(DType t) {
         case DType::Float32: return "F32";
         case DType::Float64: return "F64";
         case DType::Int64: return "I64";
+        case DType::BFloat16: return "BF16";
     }
     return "?";
 }

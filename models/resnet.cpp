@@ -7,6 +7,7 @@
 #include "ops/mac_counter.h"
 #include "nn/layers/conv_bn_fold.h"
 #include "ops/shape_ops.h"
+#include "tensor/error.h"
 
 namespace cardinal {
 namespace {
@@ -171,8 +172,25 @@ Tensor ResNet::forward(const Tensor& x) {
     return fc_ ? (*fc_)(y) : y;
 }
 
+std::shared_ptr<ResNet> create_model(const std::string& name, const ModelOverrides& overrides,
+                                     Generator* gen) {
+    ResNetConfig config = model_info(name).config;
+    if (overrides.num_classes) {
+        check<ValueError>(*overrides.num_classes >= 0, "create_model ", name,
+                          ": num_classes must be >= 0 (0: no classifier), got ",
+                          *overrides.num_classes);
+        config.num_classes = *overrides.num_classes;
+    }
+    if (overrides.in_chans) {
+        check<ValueError>(*overrides.in_chans >= 1, "create_model ", name,
+                          ": in_chans must be >= 1, got ", *overrides.in_chans);
+        config.in_chans = *overrides.in_chans;
+    }
+    return std::make_shared<ResNet>(config, gen);
+}
+
 std::shared_ptr<ResNet> create_model(const std::string& name, Generator* gen) {
-    return std::make_shared<ResNet>(model_info(name).config, gen);
+    return create_model(name, ModelOverrides{}, gen);
 }
 
 int64_t count_macs(ResNet& model, int64_t h, int64_t w) {

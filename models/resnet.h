@@ -4,6 +4,7 @@
 // Parameter names and state_dict order are timm's (tests/data/keys/<model>.txt).
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "models/resnet_config.h"
@@ -35,7 +36,18 @@ private:
     Generator* gen_;
 };
 
-// A named model from the registry (models/resnet_config.h), optionally with another class count.
+// Changes to a registered config when building it; an unset field keeps the registry's value.
+struct ModelOverrides {
+    std::optional<int64_t> num_classes;  // 0: no classifier, forward gives the pooled features
+    std::optional<int64_t> in_chans;     // channels of the input images
+};
+
+// A named model from the registry (models/resnet_config.h), initialised from `gen` (the default
+// generator when null), optionally with another class count or input channel count:
+//   create_model("resnext_small", {.num_classes = 100, .in_chans = 3})
+// An unknown name or an invalid override is a ValueError naming the model and the value.
+std::shared_ptr<ResNet> create_model(const std::string& name, const ModelOverrides& overrides,
+                                     Generator* gen = nullptr);
 std::shared_ptr<ResNet> create_model(const std::string& name, Generator* gen = nullptr);
 
 // Multiply-accumulates of the convolutions and the fc for one image of h x w (what

@@ -1,42 +1,15 @@
-// Weight files in, weight files out. Why not Module::load_state_dict alone: a published file
-// comes in F16/BF16/F32 while the run may be float64, fixtures carry non-weight tensors, and a
-// user swapping the classifier needs a named, deliberate way to keep the new head.
+// Weight files in, weight files out. What a file adds to Module::load_state_dict: fixtures carry
+// non-weight tensors (state_dict_keys says which are weights), and timm's adapt_input_conv for
+// a first convolution published for RGB.
 #include "models/weights.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
-#include <unordered_map>
 
 #include "tensor/error.h"
-#include "tensor/escape.h"
 
 namespace cardinal {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() &&
-           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// fc.weight [C, F] / fc.bias [C] that differ only in C.
-bool is_classifier_mismatch(const std::string& name, const Shape& own, const Shape& got) {
-    if (name != "fc.weight" && name != "fc.bias") return false;
-    if (own.size() != got.size() || own.empty()) return false;
-    for (size_t d = 1; d < own.size(); ++d)
-        if (own[d] != got[d]) return false;
-    return own[0] != got[0];
-}
-
-// One line (the CLI prints errors as one line); a wrong architecture can list hundreds of keys,
-// so only the first few are named.
-void list_into(std::ostringstream& os, const char* what, const std::vector<std::string>& v) {
-    if (v.empty()) return;
-    constexpr size_t kShown = 8;
-    os << "; " << v.size() << " " << what << ": ";
-    for (size_t i = 0; i < v.size() && i < kShown; ++i) os << (i ? ", " : "") << v[i];
-    if (v.size() > kShown) os << ", ... (" << v.size() - kShown << " more)";
-}
 
 bool is_first_conv(const std::string& name) {
     return name == "conv1.weight" || name == "conv1.0.weight";
@@ -95,73 +68,37 @@ NamedTensors weights_in_file(const SafetensorsFile& file) {
     return out;
 }
 
-WeightLoadReport load_weights(Module& module, const SafetensorsFile& file,
-                              const WeightLoadOptions& options) {
+LoadStateReport load_weights(Module& module, const SafetensorsFile& file,
+                        const WeightLoadOptions& options) {
     NamedTensors given = weights_in_file(file);
-    std::unordered_map<std::string, const Tensor*> by_name;
-    std::vector<std::string> duplicates, missing, unexpected, mismatched;
-    for (const auto& [n, t] : given)
-        if (!by_name.emplace(n, &t).second) duplicates.push_back(n);
-
-    WeightLoadReport report;
-    NamedTensors own = module.state_dict();
-    std::set<std::string> own_names;
-    std::vector<std::pair<Tensor, Tensor>> copies;  // (destination, converted source)
-    for (const auto& [n, dst] : own) {
-        own_names.insert(n);
-        auto it = by_name.find(n);
-        if (it == by_name.end()) {
-            if (!ends_with(n, "num_batches_tracked")) missing.push_back(n);
-            continue;
-        }
-        Tensor src = *it->second;
-        if (options.adapt_input_conv && is_input_conv_mismatch(n, dst.shape(), src.shape())) {
-            report.notes.push_back(
-                "adapted " + n + " from 3 input channels to " + std::to_string(dst.shape()[1]) +
-                (dst.shape()[1] == 1 ? " (RGB filters summed)"
-                                     : " (RGB filters repeated, scaled by 3/C)"));
-            src = adapt_input_conv(src, dst.shape()[1]);
-        }
-        if (src.shape() != dst.shape()) {
-            if (options.skip_classifier_mismatch &&
-                is_classifier_mismatch(n, dst.shape(), src.shape())) {
-                report.notes.push_back("skipped " + n + ": the file has " +
-                                       std::to_string(src.shape()[0]) + " classes " +
-                                       shape_str(src.shape()) + ", the model " +
-                                       std::to_string(dst.shape()[0]) + " " +
-                                       shape_str(dst.shape()) + "; it keeps its initial values");
+    std::vector<std::string> notes;
+    if (options.adapt_input_conv) {
+        const NamedTensors own = module.state_dict();
+        for (auto& [n, src] : given) {
+            if (!is_first_conv(n)) continue;
+            auto dst = std::find_if(own.begin(), own.end(),
+                                    [&](const auto& entry) { return entry.first == n; });
+            if (dst == own.end() || !is_input_conv_mismatch(n, dst->second.shape(), src.shape()))
                 continue;
-            }
-            mismatched.push_back(n + ": expected shape " + shape_str(dst.shape()) + ", got " +
-                                 shape_str(src.shape()));
-            continue;
+            const int64_t in_chans = dst->second.size(1);
+            notes.push_back("adapted " + n + " from 3 input channels to " +
+                            std::to_string(in_chans) +
+                            (in_chans == 1 ? " (RGB filters summed)"
+                                           : " (RGB filters repeated, scaled by 3/C)"));
+            src = adapt_input_conv(src, in_chans);
         }
-        if (is_floating(dst.dtype()) != is_floating(src.dtype())) {
-            mismatched.push_back(n + ": expected a " +
-                                 (is_floating(dst.dtype()) ? "floating" : "int64") +
-                                 " tensor, got " + dtype_name(src.dtype()));
-            continue;
-        }
-        copies.emplace_back(dst, src.to(dst.dtype()));
     }
-    for (const auto& [n, t] : given)
-        if (!own_names.count(n)) unexpected.push_back(n + " " + shape_str(t.shape()));
-
-    if (!missing.empty() || !unexpected.empty() || !mismatched.empty() || !duplicates.empty()) {
-        std::ostringstream os;
-        os << "weights " << file.path << " do not fit the " << module.type_name();
-        list_into(os, "shape/dtype mismatches", mismatched);
-        list_into(os, "missing keys", missing);
-        list_into(os, "unexpected keys", unexpected);
-        list_into(os, "duplicate keys", duplicates);
-        fail<ValueError>(escape_for_message(os.str()));  // names from the file, escaped
-    }
-    for (auto& [dst, src] : copies) dst.copy_(src);
+    LoadStateOptions lo;
+    lo.convert_dtype = true;
+    lo.skip_classifier_mismatch = options.skip_classifier_mismatch;
+    lo.source = "weights " + file.path;
+    LoadStateReport report = module.load_state_dict(given, lo);
+    report.notes.insert(report.notes.begin(), notes.begin(), notes.end());
     return report;
 }
 
-WeightLoadReport load_weights(Module& module, const std::string& path,
-                              const WeightLoadOptions& options) {
+LoadStateReport load_weights(Module& module, const std::string& path,
+                        const WeightLoadOptions& options) {
     return load_weights(module, load_safetensors(path), options);
 }
 

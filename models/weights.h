@@ -5,11 +5,11 @@
 // `state_dict_keys` list (the fixture format) contributes only those tensors, so its inputs,
 // outputs and gradients are not taken for unexpected weights.
 //
-// Strict by default: every state_dict entry of the module must be present with the same shape
-// and every tensor in the file must belong to the module. Floating tensors are converted to the
-// dtype of the module's tensor they fill (the run dtype). `num_batches_tracked` may be missing
-// (it stays as it was). One ValueError lists every missing key, unexpected key and mismatch, with
-// the parameter's name, the expected and the found shape.
+// The tensors then go through Module::load_state_dict (nn/module.h), strict, with floating
+// tensors converted to the dtype of the module's tensor they fill (the run dtype): every
+// state_dict entry of the module must be present with the same shape and every tensor in the
+// file must belong to the module; `num_batches_tracked` may be missing (it stays as it was).
+// One ValueError lists every missing key, unexpected key and mismatch.
 #pragma once
 #include <map>
 #include <string>
@@ -22,7 +22,8 @@ namespace cardinal {
 
 struct WeightLoadOptions {
     // An `fc.weight` / `fc.bias` whose class count differs from the module's is skipped (the
-    // module keeps its own values) instead of being an error; each skip adds a note.
+    // module keeps its own values) instead of being an error (LoadStateOptions::
+    // skip_classifier_mismatch); each skip adds a note.
     bool skip_classifier_mismatch = false;
     // A first convolution (conv1.weight, or conv1.0.weight of a deep stem) stored with 3 input
     // channels for a module with another count is adapted as timm's adapt_input_conv does:
@@ -33,17 +34,15 @@ struct WeightLoadOptions {
 // timm's adapt_input_conv on a [O, 3, KH, KW] weight: [O, in_chans, KH, KW], same dtype.
 Tensor adapt_input_conv(const Tensor& weight, int64_t in_chans);
 
-struct WeightLoadReport {
-    std::vector<std::string> notes;  // one line per tolerated difference (skipped classifier, ...)
-};
-
 // The state_dict entries a weights file holds (the fixture rule above applied).
 NamedTensors weights_in_file(const SafetensorsFile& file);
 
-WeightLoadReport load_weights(Module& module, const SafetensorsFile& file,
-                              const WeightLoadOptions& options = {});
-WeightLoadReport load_weights(Module& module, const std::string& path,
-                              const WeightLoadOptions& options = {});
+// The report's notes have one line per tolerated difference (an adapted first conv, a skipped
+// classifier tensor).
+LoadStateReport load_weights(Module& module, const SafetensorsFile& file,
+                        const WeightLoadOptions& options = {});
+LoadStateReport load_weights(Module& module, const std::string& path,
+                        const WeightLoadOptions& options = {});
 
 // Writes module.state_dict() in state_dict order (tensors in their own dtype), with
 // `state_dict_keys` in the metadata so that the order survives readers that sort keys.

@@ -1,10 +1,13 @@
 #include "nn/module.h"
 
+#include <algorithm>
+#include <ostream>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "autograd/variable.h"
+#include "tensor/escape.h"
 
 namespace cardinal {
 
@@ -91,47 +94,102 @@ NamedTensors Module::state_dict(const std::string& prefix) const {
     return out;
 }
 
-void Module::load_state_dict(const NamedTensors& dict, bool strict) {
-    NamedTensors own = state_dict();
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// [C, ...] against [C', ...]: the same but for the class count.
+bool differs_in_classes_only(const Shape& own, const Shape& got) {
+    if (own.size() != got.size() || own.empty() || own[0] == got[0]) return false;
+    return std::equal(own.begin() + 1, own.end(), got.begin() + 1);
+}
+
+// "; missing keys (3): a, b, c": one line (the CLI prints errors as one line); a wrong
+// architecture can list hundreds of keys, so only the first few are named.
+void list_into(std::ostringstream& os, const char* what, const std::vector<std::string>& v) {
+    if (v.empty()) return;
+    constexpr size_t kShown = 8;
+    os << "; " << what << " (" << v.size() << "): ";
+    for (size_t i = 0; i < v.size() && i < kShown; ++i) os << (i ? ", " : "") << v[i];
+    if (v.size() > kShown) os << ", ... (" << v.size() - kShown << " more)";
+}
+
+}  // namespace
+
+LoadStateReport Module::load_state_dict(const NamedTensors& dict, const LoadStateOptions& options) {
     std::unordered_map<std::string, const Tensor*> given;
-    std::vector<std::string> duplicates, missing, unexpected, mismatched;
+    std::vector<std::string> duplicates, mismatched;
     for (const auto& [n, t] : dict)
         if (!given.emplace(n, &t).second) duplicates.push_back(n);
+
+    LoadStateReport report;
+    const NamedTensors own = state_dict();
     std::set<std::string> own_names;
-    for (const auto& [n, t] : own) {
+    std::vector<std::pair<Tensor, Tensor>> copies;  // (destination, source in its dtype)
+    const std::string head_weight = options.classifier + ".weight",
+                      head_bias = options.classifier + ".bias";
+    for (const auto& [n, dst] : own) {
         own_names.insert(n);
         auto it = given.find(n);
         if (it == given.end()) {
-            bool tolerated = n.size() >= 19 && n.compare(n.size() - 19, 19, "num_batches_tracked") == 0;
-            if (!tolerated) missing.push_back(n);
+            report.missing.push_back(n);
             continue;
         }
         const Tensor& src = *it->second;
-        if (src.shape() != t.shape() || src.dtype() != t.dtype())
-            mismatched.push_back(n + ": expected " + describe(t) + ", got " + describe(src));
+        if (src.shape() != dst.shape()) {
+            if (options.skip_classifier_mismatch && (n == head_weight || n == head_bias) &&
+                differs_in_classes_only(dst.shape(), src.shape())) {
+                report.skipped.push_back(n);
+                std::ostringstream note;
+                note << "skipped " << n << ": " << src.size(0) << " classes "
+                     << shape_str(src.shape()) << " given, the model has " << dst.size(0) << " "
+                     << shape_str(dst.shape()) << "; it keeps its initial values";
+                report.notes.push_back(note.str());
+                continue;
+            }
+            mismatched.push_back(n + ": expected shape " + shape_str(dst.shape()) + ", got " +
+                                 shape_str(src.shape()));
+            continue;
+        }
+        if (src.dtype() != dst.dtype()) {
+            const bool both_floating = is_floating(src.dtype()) && is_floating(dst.dtype());
+            if (!options.convert_dtype || !both_floating) {
+                mismatched.push_back(n + ": expected " + dtype_name(dst.dtype()) + ", got " +
+                                     dtype_name(src.dtype()));
+                continue;
+            }
+            report.converted.push_back(n);
+        }
+        copies.emplace_back(dst, src);
     }
+    std::vector<std::string> unexpected_shown;  // with shapes: what the extra tensors are
     for (const auto& [n, t] : dict)
-        if (!own_names.count(n)) unexpected.push_back(n);
+        if (!own_names.count(n)) {
+            report.unexpected.push_back(n);
+            unexpected_shown.push_back(n + " " + shape_str(t.shape()));
+        }
 
-    auto list = [](std::ostringstream& os, const char* what, const std::vector<std::string>& v) {
-        if (v.empty()) return;
-        os << "\n  " << what << " (" << v.size() << "):";
-        for (const auto& s : v) os << "\n    " << s;
-    };
-    bool bad = !mismatched.empty() || !duplicates.empty() || (strict && (!missing.empty() || !unexpected.empty()));
-    if (bad) {
+    std::vector<std::string> refused_missing;
+    for (const auto& n : report.missing)
+        if (!ends_with(n, "num_batches_tracked")) refused_missing.push_back(n);
+    const bool strict_fail =
+        options.strict && (!refused_missing.empty() || !report.unexpected.empty());
+    if (strict_fail || !mismatched.empty() || !duplicates.empty()) {
         std::ostringstream os;
-        os << "load_state_dict: the state dict does not fit this " << type_name();
-        list(os, "missing keys", strict ? missing : std::vector<std::string>{});
-        list(os, "unexpected keys", strict ? unexpected : std::vector<std::string>{});
-        list(os, "shape/dtype mismatches", mismatched);
-        list(os, "duplicate keys", duplicates);
-        fail<ValueError>(os.str());
+        os << "load_state_dict: " << options.source << " does not fit this " << type_name();
+        list_into(os, "shape/dtype mismatches", mismatched);
+        if (options.strict) {
+            list_into(os, "missing keys", refused_missing);
+            list_into(os, "unexpected keys", unexpected_shown);
+        }
+        list_into(os, "duplicate keys", duplicates);
+        fail<ValueError>(escape_for_message(os.str()));  // keys and the source come from files
     }
-    for (const auto& [n, t] : own) {
-        auto it = given.find(n);
-        if (it != given.end()) t.copy_(*it->second);
-    }
+    for (auto& [dst, src] : copies) dst.copy_(src);  // copy_ converts the dtype
+    return report;
 }
 
 void Module::train(bool on) {
@@ -185,5 +243,7 @@ std::string Module::repr() const {
     repr_into(out, 0);
     return out;
 }
+
+std::ostream& operator<<(std::ostream& os, const Module& module) { return os << module.repr(); }
 
 }  // namespace cardinal

@@ -2,6 +2,7 @@
 // registered by name, and names compose with dots exactly as in PyTorch, so that
 // state_dict() keys equal timm's (`layer1.0.conv2.fc1.weight`).
 #pragma once
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,6 +13,32 @@
 #include "tensor/tensor.h"
 
 namespace cardinal {
+
+// How Module::load_state_dict treats a dict that differs from the module.
+struct LoadStateOptions {
+    // Missing and unexpected keys are errors; false: they are only reported. A missing
+    // `num_batches_tracked` is always accepted (PyTorch does the same for files without it).
+    bool strict = true;
+    // A floating tensor of another floating dtype is converted to the dtype of the tensor it
+    // fills (a float16 file into a float64 run); false: a dtype difference is a mismatch.
+    // Floating and integer tensors never fill each other.
+    bool convert_dtype = false;
+    // `<classifier>.weight` and `<classifier>.bias` that differ only in their first dimension
+    // (the class count) are skipped: the module keeps its own values (a new head to fine-tune).
+    bool skip_classifier_mismatch = false;
+    std::string classifier = "fc";
+    // What the dict is, for the error: "weights model.safetensors".
+    std::string source = "the state dict";
+};
+
+// What load_state_dict did besides copying: keys in dict order (missing: module order).
+struct LoadStateReport {
+    std::vector<std::string> missing;     // tolerated: non-strict, or a num_batches_tracked
+    std::vector<std::string> unexpected;  // tolerated: non-strict
+    std::vector<std::string> skipped;     // classifier mismatches (the module kept its values)
+    std::vector<std::string> converted;   // loaded from another floating dtype
+    std::vector<std::string> notes;       // one line per skip, for a log
+};
 
 class Module {
 public:
@@ -38,10 +65,11 @@ public:
 
     // Parameters then buffers of each module, depth first, as PyTorch orders them.
     NamedTensors state_dict(const std::string& prefix = "") const;
-    // Copies values into this module's tensors. strict: every key must match by name, shape
-    // and dtype; one error lists every missing key, unexpected key and mismatch. A missing
-    // `num_batches_tracked` is accepted (PyTorch does the same for files without it).
-    void load_state_dict(const NamedTensors& dict, bool strict = true);
+    // Copies values into this module's tensors: the one way weights get into a module (a
+    // weights file, models/weights.h, and a training checkpoint both come through here).
+    // Nothing is written unless the whole dict fits; then one ValueError, one line, names every
+    // mismatch, missing, unexpected and duplicate key (escaped: keys come from files).
+    LoadStateReport load_state_dict(const NamedTensors& dict, const LoadStateOptions& options = {});
 
     // ---- modes and conversion ----
     void train(bool on = true);
@@ -78,5 +106,9 @@ private:
 };
 
 using ModulePtr = std::shared_ptr<Module>;
+
+// `std::cout << module` prints module.repr(): the tree of registered children, each with its
+// extra_repr(), e.g. "ResNet(\n  (conv1): Conv2d(3, 64, kernel_size=7, ...)\n  ...\n)".
+std::ostream& operator<<(std::ostream& os, const Module& module);
 
 }  // namespace cardinal

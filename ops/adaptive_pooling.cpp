@@ -11,6 +11,7 @@
 #include "autograd/function.h"
 #include "ops/pool_common.h"
 #include "ops/pooling.h"
+#include "ops/precision.h"
 #include "tensor/kernels.h"
 #include "tensor/memory_format.h"
 #include "tensor/parallel.h"
@@ -192,6 +193,8 @@ std::vector<Tensor> GlobalAvgPool2dBackward::apply(std::vector<Tensor>&& g) {
 }  // namespace
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
+    if (x.defined() && x.dtype() == DType::BFloat16)  // bf16 inference: pooled in float32
+        return adaptive_avg_pool2d(float32_activation(x), output_size);
     pool_detail::check_input(x, "adaptive_avg_pool2d");
     check_output_size("adaptive_avg_pool2d", output_size);
     Windows rows = adaptive_windows(x.size(2), output_size[0]);
@@ -224,6 +227,8 @@ Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
 }
 
 Tensor global_avg_pool2d(const Tensor& x) {
+    if (x.defined() && x.dtype() == DType::BFloat16)  // bf16 inference: the head is float32
+        return global_avg_pool2d(float32_activation(x));
     const PoolDims dm = pool_detail::check_input(x, "global_avg_pool2d");
     const bool channels_last = suggest_memory_format(x) == MemoryFormat::ChannelsLast;
     Tensor y = channels_last ? global_forward_channels_last(x)

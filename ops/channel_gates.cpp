@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
@@ -158,6 +159,105 @@ Tensor gated_sum_impl(const std::vector<Tensor>& paths, const Tensor& weights, c
     return y;
 }
 
+// bf16 <-> float in the form GCC vectorises (a shift and a same-size bit copy; the select keeps
+// NaN a NaN): through the bfloat16 struct the loops below stayed scalar and made SE blocks slower
+// than float32 sources.
+inline float bf16_load(const bfloat16* p, int64_t c) {
+    const uint32_t u = static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(p)[c]) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+inline uint16_t bf16_round(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? ((u >> 16) | 0x40u) : rounded);
+}
+inline float load_as_float(const float* p, int64_t c) { return p[c]; }
+inline float load_as_float(const bfloat16* p, int64_t c) { return bf16_load(p, c); }
+
+// pool_sum of bfloat16 paths: float32 [N, C], the same fixed chunks as pool_sum_impl.
+Tensor pool_sum_bf16(const std::vector<Tensor>& paths) {
+    const Tensor& x0 = paths[0];
+    const int64_t N = x0.size(0), C = x0.size(1), HW = x0.size(2) * x0.size(3);
+    const int64_t chunks = (HW + kPoolChunk - 1) / kPoolChunk;
+    std::vector<Rows<bfloat16>> rows;
+    for (const Tensor& p : paths) rows.push_back(rows_of<bfloat16>(p));
+    std::vector<double> part(static_cast<size_t>(N * chunks * C), 0.0);
+    const int64_t work = N * HW * C * static_cast<int64_t>(paths.size());
+#pragma omp parallel if (work >= kParallelGrain)
+    {
+        std::vector<float> chunk_sum(static_cast<size_t>(C));
+        float* f = chunk_sum.data();
+#pragma omp for schedule(static)
+        for (int64_t task = 0; task < N * chunks; ++task) {
+            const int64_t n = task / chunks, k = task % chunks;
+            double* acc = part.data() + task * C;
+            std::fill(f, f + C, 0.0f);  // a chunk of <= 64 pixels summed in float, then in double
+            for (const Rows<bfloat16>& r : rows)
+                for (int64_t px = k * kPoolChunk; px < std::min(HW, (k + 1) * kPoolChunk); ++px) {
+                    const bfloat16* in = r.row(n, px);
+#pragma omp simd
+                    for (int64_t c = 0; c < C; ++c) f[c] += bf16_load(in, c);
+                }
+            for (int64_t c = 0; c < C; ++c) acc[c] = f[c];
+        }
+    }
+    Tensor s = empty({N, C}, DType::Float32);
+    add_chunks(part, N, chunks, C, 1.0 / static_cast<double>(HW), s.data<float>());
+    return s;
+}
+
+// gated_sum of bfloat16 paths (bf16 inference): float32 weights, a bfloat16 or float32 residual
+// (R), sums in float32, the result rounded to bfloat16 once per element.
+template <typename R>
+Tensor gated_sum_bf16(const std::vector<Tensor>& paths, const Tensor& weights, const Tensor& residual, bool relu) {
+    const Tensor& x0 = paths[0];
+    const int64_t N = x0.size(0), C = x0.size(1), HW = x0.size(2) * x0.size(3);
+    const int64_t P = static_cast<int64_t>(paths.size());
+    std::vector<Rows<bfloat16>> rows;
+    for (const Tensor& p : paths) rows.push_back(rows_of<bfloat16>(p));
+    const Tensor wc = weights.contiguous();
+    const float* wp = wc.data<float>();
+    const bool has_res = residual.defined();
+    const Rows<R> res = has_res ? rows_of<R>(residual) : Rows<R>{nullptr, 0, 0};
+    Tensor y = empty(x0.shape(), DType::BFloat16, MemoryFormat::ChannelsLast);
+    bfloat16* yp = y.data<bfloat16>();
+#pragma omp parallel if (N * HW * C * (P + 1) >= kParallelGrain)
+    {
+        std::vector<float> acc(static_cast<size_t>(C));
+        float* out = acc.data();
+#pragma omp for schedule(static)
+        for (int64_t np = 0; np < N * HW; ++np) {
+            const int64_t n = np / HW, px = np % HW;
+            const float* w = wp + n * P * C;
+            const bfloat16* in = rows[0].row(n, px);
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) out[c] = bf16_load(in, c) * w[c];
+            for (int64_t p = 1; p < P; ++p) {
+                const bfloat16* ip = rows[p].row(n, px);
+                const float* wq = w + p * C;
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) out[c] += bf16_load(ip, c) * wq[c];
+            }
+            if (has_res) {
+                const R* r = res.row(n, px);
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) out[c] += load_as_float(r, c);
+            }
+            uint16_t* dst = reinterpret_cast<uint16_t*>(yp + np * C);
+            if (relu) {
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) out[c] = out[c] > 0 ? out[c] : 0.0f;
+            }
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) dst[c] = bf16_round(out[c]);
+        }
+    }
+    return y;
+}
+
 // gx of split_pool: every pixel of split r, channel c gets g[n, c] / HW.
 template <typename T>
 Tensor split_pool_backward_impl(const Tensor& g, const Shape& x_shape, int64_t radix) {
@@ -249,7 +349,8 @@ void check_split(const Tensor& x, int64_t radix, const char* op) {
 }  // namespace
 
 bool pixel_major(const Tensor& t) {
-    if (!t.defined() || t.dim() != 4 || !is_floating(t.dtype())) return false;
+    if (!t.defined() || t.dim() != 4 || !(is_floating(t.dtype()) || t.dtype() == DType::BFloat16))
+        return false;
     if (t.size(1) > 1 && t.stride(1) != 1) return false;
     if (t.size(2) > 1 && t.size(3) > 1 && t.stride(2) != t.size(3) * t.stride(3)) return false;
     // Channels of one pixel must not overlap the next pixel's (an expanded or transposed view).
@@ -259,6 +360,7 @@ bool pixel_major(const Tensor& t) {
 
 Tensor pool_sum(const std::vector<Tensor>& paths) {
     check_paths(paths, "pool_sum");
+    if (paths[0].dtype() == DType::BFloat16) return pool_sum_bf16(paths);
     return dispatch_floating(paths[0].dtype(), "pool_sum", [&](auto tag) { return pool_sum_impl<decltype(tag)>(paths); });
 }
 
@@ -287,18 +389,26 @@ Tensor gated_sum(const std::vector<Tensor>& paths, const Tensor& weights, const 
     check_paths(paths, "gated_sum");
     const Tensor& x0 = paths[0];
     const int64_t P = static_cast<int64_t>(paths.size());
+    // bfloat16 paths (bf16 inference) take float32 gates and a bfloat16 or float32 residual.
+    const bool bf16 = x0.dtype() == DType::BFloat16;
+    const DType gate_dtype = bf16 ? DType::Float32 : x0.dtype();
     check<ShapeError>(weights.defined() && weights.shape() == Shape{x0.size(0), P, x0.size(1)} &&
-                          weights.dtype() == x0.dtype(),
-                      "gated_sum: expected weights ", dtype_name(x0.dtype()), " [", x0.size(0), ", ", P, ", ",
+                          weights.dtype() == gate_dtype,
+                      "gated_sum: expected weights ", dtype_name(gate_dtype), " [", x0.size(0), ", ", P, ", ",
                       x0.size(1), "], got ", describe(weights));
     check_inference(weights, "gated_sum", "the weights");
     if (residual.defined()) {
-        check<ShapeError>(pixel_major(residual) && residual.shape() == x0.shape() && residual.dtype() == x0.dtype(),
+        const bool dtype_ok = residual.dtype() == x0.dtype() || (bf16 && residual.dtype() == DType::Float32);
+        check<ShapeError>(pixel_major(residual) && residual.shape() == x0.shape() && dtype_ok,
                           "gated_sum: expected a pixel-major residual like the paths ", describe(x0), ", got ",
                           describe(residual));
         check_inference(residual, "gated_sum", "the residual");
     }
     g_gated_sums.fetch_add(1, std::memory_order_relaxed);
+    if (bf16)
+        return residual.defined() && residual.dtype() == DType::Float32
+                   ? gated_sum_bf16<float>(paths, weights, residual, relu)
+                   : gated_sum_bf16<bfloat16>(paths, weights, residual, relu);
     return dispatch_floating(x0.dtype(), "gated_sum", [&](auto tag) {
         return gated_sum_impl<decltype(tag)>(paths, weights, residual, relu);
     });

@@ -114,15 +114,19 @@ struct Conv2dBackward : Node {
 };
 
 // Every check of the arguments, in the order a reader would make them.
+// `bf16_input`: the input may be bfloat16 (inference only, ops/precision.h), with float32 weights.
 ConvGeometry validate(const char* op, const Tensor& x, const Tensor& w, const Tensor& b,
-                      const Conv2dParams& p) {
+                      const Conv2dParams& p, bool bf16_input = false) {
     check<ShapeError>(x.dim() == 4, op, ": expected input [N, C, H, W] (rank 4), got ",
                       shape_str(x.shape()));
     check<ShapeError>(w.dim() == 4, op, ": expected weight [O, C/groups, KH, KW] (rank 4), got ",
                       shape_str(w.shape()));
-    check<DTypeError>(x.dtype() == DType::Float32 || x.dtype() == DType::Float64, op,
-                      ": input must be float32 or float64, got ", dtype_name(x.dtype()));
-    check<DTypeError>(w.dtype() == x.dtype(), op, ": weight is ", dtype_name(w.dtype()),
+    const bool bf16 = bf16_input && x.dtype() == DType::BFloat16;
+    check<DTypeError>(x.dtype() == DType::Float32 || x.dtype() == DType::Float64 || bf16, op,
+                      ": input must be float32 or float64", bf16_input ? " (or bfloat16)" : "",
+                      ", got ", dtype_name(x.dtype()));
+    const DType compute = bf16 ? DType::Float32 : x.dtype();  // of the weights and bias
+    check<DTypeError>(w.dtype() == compute, op, ": weight is ", dtype_name(w.dtype()),
                       " but input is ", dtype_name(x.dtype()));
     check<ValueError>(p.groups >= 1, op, ": groups must be >= 1, got ", p.groups);
     for (int i = 0; i < 2; ++i) {
@@ -143,7 +147,7 @@ ConvGeometry validate(const char* op, const Tensor& x, const Tensor& w, const Te
     check<ShapeError>(w.size(1) * p.groups == C, op, ": input has ", C, " channels, weight expects ",
                       w.size(1) * p.groups, " (groups=", p.groups, ")");
     if (b.defined()) {
-        check<DTypeError>(b.dtype() == x.dtype(), op, ": bias is ", dtype_name(b.dtype()),
+        check<DTypeError>(b.dtype() == compute, op, ": bias is ", dtype_name(b.dtype()),
                           " but input is ", dtype_name(x.dtype()));
         check<ShapeError>(b.dim() == 1 && b.size(0) == O, op, ": bias must have shape [", O,
                           "], got ", shape_str(b.shape()));
@@ -158,7 +162,7 @@ ConvGeometry validate(const char* op, const Tensor& x, const Tensor& w, const Te
     // both (C == 1, or H == W == 1) counts as channels-last: its bytes need no conversion, and a
     // one-channel stem (Fashion-MNIST) then starts the whole network NHWC, which measured 1.34x
     // faster per training step than NCHW with reorders at every convolution (docs/performance.md).
-    g.channels_last = x.dtype() == DType::Float32 &&
+    g.channels_last = x.dtype() != DType::Float64 &&
                       (suggest_memory_format(x) == MemoryFormat::ChannelsLast || is_channels_last(x));
     return g;
 }
@@ -215,17 +219,23 @@ namespace {
 
 ConvGeometry validate_inference(const Tensor& input, const Tensor& weight, const Tensor& bias,
                                 const Conv2dParams& params, const Tensor& residual) {
-    ConvGeometry g = validate("conv2d_inference", input, weight, bias, params);
+    ConvGeometry g = validate("conv2d_inference", input, weight, bias, params, true);
     check<Error>(!grad_mode_enabled() ||
                      !(requires_grad(input) || requires_grad(weight) ||
                        (bias.defined() && requires_grad(bias)) ||
                        (residual.defined() && requires_grad(residual))),
                  "conv2d_inference: has no backward; an input requires a gradient (run it under "
                  "NoGradGuard, or use conv2d)");
-    if (residual.defined())
-        check<ShapeError>(residual.shape() == g.output_shape() && residual.dtype() == input.dtype(),
+    if (residual.defined()) {
+        // float64 adds a float64 residual; the oneDNN path adds a float32 or bfloat16 one.
+        const bool f64 = input.dtype() == DType::Float64;
+        const bool dtype_ok = f64 ? residual.dtype() == DType::Float64
+                                  : residual.dtype() == DType::Float32 ||
+                                        residual.dtype() == DType::BFloat16;
+        check<ShapeError>(residual.shape() == g.output_shape() && dtype_ok,
                           "conv2d_inference: residual ", describe(residual), " must be ",
-                          dtype_name(input.dtype()), " ", shape_str(g.output_shape()));
+                          f64 ? "float64 " : "float32 or bfloat16 ", shape_str(g.output_shape()));
+    }
     MacCounter::add(static_cast<int64_t>(g.flops() / 2));
     return g;
 }
@@ -242,7 +252,7 @@ Tensor reference_inference(const Tensor& input, const Tensor& weight, const Tens
 Tensor conv2d_inference(const Tensor& input, const Tensor& weight, const Tensor& bias,
                         const Conv2dParams& params, const Tensor& residual, bool relu) {
     const ConvGeometry g = validate_inference(input, weight, bias, params, residual);
-    if (input.dtype() == DType::Float32)
+    if (input.dtype() != DType::Float64)
         return onednn::conv2d_forward_fused(input, weight, bias, g, residual, relu);
     return reference_inference(input, weight, bias, g, residual, relu);
 }
@@ -254,7 +264,7 @@ void release_inference_copies(const Tensor& weight_or_key) {
 Tensor conv2d_inference(const Tensor& input, const DerivedWeight& weight, const Tensor& bias,
                         const Conv2dParams& params, const Tensor& residual, bool relu) {
     const ConvGeometry g = validate_inference(input, weight.like, bias, params, residual);
-    if (input.dtype() == DType::Float32)
+    if (input.dtype() != DType::Float64)
         return onednn::conv2d_forward_fused(weight.key, weight.make, input, bias, g, residual, relu);
     return reference_inference(input, weight.make(), bias, g, residual, relu);
 }

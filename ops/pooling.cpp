@@ -25,6 +25,7 @@
 
 #include "autograd/function.h"
 #include "ops/pool_common.h"
+#include "ops/precision.h"
 #include "tensor/memory_format.h"
 #include "tensor/parallel.h"
 
@@ -415,6 +416,9 @@ std::vector<Tensor> AvgPool2dBackward::apply(std::vector<Tensor>&& g) {
 
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation,
                   bool ceil_mode) {
+    // A bf16 activation (bf16 inference, ops/precision.h) is pooled in float32.
+    if (x.defined() && x.dtype() == DType::BFloat16)
+        return max_pool2d(float32_activation(x), kernel, stride, padding, dilation, ceil_mode);
     const PoolDims dm = pool_detail::check_input(x, "max_pool2d");
     // Named variables, not a structured binding: clang before 16 cannot capture those in the
     // lambda below (the fuzz build, scripts/fuzz.sh, uses clang 14).
@@ -435,6 +439,9 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, Si
 
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Size2 stride, Size2 padding, bool ceil_mode,
                   bool count_include_pad) {
+    if (x.defined() && x.dtype() == DType::BFloat16)  // bf16 inference: pooled in float32
+        return avg_pool2d(float32_activation(x), kernel, stride, padding, ceil_mode,
+                          count_include_pad);
     const PoolDims dm = pool_detail::check_input(x, "avg_pool2d");
     // Named variables, not a structured binding: clang before 16 cannot capture those in the
     // lambda below (the fuzz build, scripts/fuzz.sh, uses clang 14).

@@ -2,7 +2,9 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "ops/dnnl/reorder_stats.h"
 #include "tensor/error.h"
+#include "tensor/memory_format.h"
 
 namespace cardinal {
 namespace {
@@ -26,6 +28,14 @@ ConvPrecisionScope::~ConvPrecisionScope() { current_precision = previous_; }
 bool bfloat16_supported() {
     const auto isa = dnnl::get_effective_cpu_isa();
     return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+Tensor float32_activation(const Tensor& t) {
+    if (!t.defined() || t.dtype() != DType::BFloat16) return t;
+    Tensor out = empty_with_layout_of(t, t.shape(), DType::Float32);
+    out.copy_(t);
+    onednn::count_reorders();
+    return out;
 }
 
 const char* cpu_isa_name() {

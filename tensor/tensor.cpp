@@ -10,6 +10,7 @@
 
 #include "tensor/allocator.h"
 #include "tensor/iterate.h"
+#include "tensor/memory_format.h"
 
 namespace cardinal {
 
@@ -337,6 +338,26 @@ void Tensor::copy_(const Tensor& src) const {
     check<ShapeError>(broadcast_shapes(src.shape(), shape(), "copy_") == shape(), "copy_: source ",
                       shape_str(src.shape()), " does not broadcast to destination ", shape_str(shape()));
     storage()->bump_version();
+    if (dtype() == DType::BFloat16 || src.dtype() == DType::BFloat16) {
+        // bf16 inference activations: converted to and from float only, one pass in parallel
+        // when both sides have the same dense layout (a channels-last map and its copy).
+        dispatch_real_storage(dtype(), "copy_", [&](auto dtag) {
+            dispatch_real_storage(src.dtype(), "copy_", [&](auto stag) {
+                using D = decltype(dtag);
+                using S = decltype(stag);
+                if (src.shape() == shape() && src.strides() == strides() && is_dense(*this)) {
+                    D* d = data<D>();
+                    const S* s = src.data<S>();
+                    const int64_t n = numel();
+#pragma omp parallel for schedule(static) if (n >= (int64_t{1} << 16))
+                    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(static_cast<float>(s[i]));
+                } else {
+                    copy_impl<D, S>(*this, src);
+                }
+            });
+        });
+        return;
+    }
     dispatch_all(dtype(), [&](auto dtag) {
         dispatch_all(src.dtype(), [&](auto stag) {
             copy_impl<decltype(dtag), decltype(stag)>(*this, src);

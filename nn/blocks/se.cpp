@@ -31,7 +31,9 @@ Tensor SEModule::forward_fused(const Tensor& x, const Tensor& residual, bool rel
     check<ShapeError>(x.dim() == 4 && x.size(1) == channels_, "SEModule(", channels_,
                       "): expected input [B, ", channels_, ", H, W], got ", describe(x));
     const bool fused = pixel_major(x) && (!residual.defined() || (pixel_major(residual) && residual.shape() == x.shape() &&
-                                                                   residual.dtype() == x.dtype())) &&
+                                                                   (residual.dtype() == x.dtype() ||
+                                                                    (x.dtype() == DType::BFloat16 &&
+                                                                     residual.dtype() == DType::Float32)))) &&
                        no_grad_wanted(*this, {x, residual});
     if (fused) {
         // The same math on [B, C] rows: the gate is sigmoid(fc2(relu(fc1(mean(x))))).

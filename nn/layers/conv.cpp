@@ -2,6 +2,7 @@
 
 #include "nn/init.h"
 #include "nn/layers/repr.h"
+#include "ops/precision.h"
 
 namespace cardinal {
 
@@ -40,7 +41,11 @@ Conv2dParams Conv2d::params() const {
     return p;
 }
 
-Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight_, bias_, params()); }
+// A bf16 activation (bf16 inference) reaching a convolution with no BatchNorm folded into it
+// (the last conv of a deep stem, whose BatchNorm follows outside its Sequential) runs in float32.
+Tensor Conv2d::forward(const Tensor& x) {
+    return conv2d(float32_activation(x), weight_, bias_, params());
+}
 
 std::string Conv2d::extra_repr() const {
     const auto& o = options_;

@@ -53,12 +53,13 @@ PrimitiveCache<ConvEntry>& conv_cache() {
 // ---- memory descriptors of our tensors ----
 // The activation layout our tensors have: NCHW, or NHWC when the network runs channels-last.
 tag user_tag(const ConvGeometry& g) { return g.channels_last ? tag::nhwc : tag::nchw; }
-// `dt` is the type the primitive computes in: our tensors are float32; a bf16 primitive gets its
-// source and weights converted (ops/precision.h) and still writes float32.
+// `dt`: float32, or bf16 for the activations of bf16 inference (ops/precision.h).
 memory::desc src_md(const ConvGeometry& g, tag t, memory::data_type dt = f32) {
     return {{g.N, g.C, g.H, g.W}, dt, t};
 }
-memory::desc dst_md(const ConvGeometry& g, tag t) { return {{g.N, g.O, g.OH, g.OW}, f32, t}; }
+memory::desc dst_md(const ConvGeometry& g, tag t, memory::data_type dt = f32) {
+    return {{g.N, g.O, g.OH, g.OW}, dt, t};
+}
 memory::desc bias_md(const ConvGeometry& g) { return {{g.O}, f32, tag::x}; }
 // Grouped weights are 5-D [G, O/G, C/G, KH, KW] (goihw), the same bytes as our [O, C/G, KH, KW].
 memory::desc wei_md(const ConvGeometry& g, bool any, memory::data_type dt = f32) {
@@ -107,25 +108,35 @@ ArgPlan plan_arg(int arg, bool output, const memory::desc& user, const memory::d
 constexpr int kPostResidual = 1;  // dst += residual (a binary add, before the ReLU)
 constexpr int kPostRelu = 2;      // dst = max(dst, 0)
 
+// The data types of a fused inference forward: what it computes in (its source and weights),
+// and the types of our tensors behind its source, output and residual. A bf16 primitive reads
+// a bf16 source as is and converts a float32 one.
+struct FusedTypes {
+    memory::data_type compute = f32, src = f32, dst = f32, residual = f32;
+};
+
 ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, ConvLayout layout,
-                       int post = 0, memory::data_type compute = f32) {
+                       int post = 0, const FusedTypes& types = {}) {
+    const memory::data_type compute = types.compute;
     using namespace dnnl;
     const bool any = layout != ConvLayout::Plain;
     const tag act = activation_tag(layout);
     const ConvDims d = conv_dims(g);
     const auto prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
     const memory::desc src = src_md(g, act, compute), wei = wei_md(g, any, compute);
+    const memory::desc dst = dst_md(g, act, types.dst);
     auto desc = with_bias ? convolution_forward::desc(prop, algorithm::convolution_direct, src,
-                                                      wei, bias_md(g), dst_md(g, act), d.strides,
+                                                      wei, bias_md(g), dst, d.strides,
                                                       d.dilates, d.pad_l, d.pad_r)
                           : convolution_forward::desc(prop, algorithm::convolution_direct, src,
-                                                      wei, dst_md(g, act), d.strides, d.dilates,
+                                                      wei, dst, d.strides, d.dilates,
                                                       d.pad_l, d.pad_r);
     ConvEntry e;
     dnnl::primitive_attr attr = user_scratchpad();
     if (post) {
         dnnl::post_ops ops;
-        if (post & kPostResidual) ops.append_binary(algorithm::binary_add, dst_md(g, user_tag(g)));
+        if (post & kPostResidual)
+            ops.append_binary(algorithm::binary_add, dst_md(g, user_tag(g), types.residual));
         if (post & kPostRelu) ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
         attr.set_post_ops(ops);
     }
@@ -133,22 +144,28 @@ ConvEntry make_forward(const ConvGeometry& g, bool training, bool with_bias, Con
     e.prim = convolution_forward(e.fwd_pd);
     e.impl = e.fwd_pd.impl_info_str();
     e.scratchpad_md = e.fwd_pd.scratchpad_desc();
-    e.args.push_back(plan_arg(DNNL_ARG_SRC, false, src_md(g, user_tag(g)), e.fwd_pd.src_desc()));
+    e.args.push_back(
+        plan_arg(DNNL_ARG_SRC, false, src_md(g, user_tag(g), types.src), e.fwd_pd.src_desc()));
     e.args.push_back(plan_arg(DNNL_ARG_WEIGHTS, false, wei_md(g, false), e.fwd_pd.weights_desc()));
     if (with_bias) e.args.push_back(plan_arg(DNNL_ARG_BIAS, false, bias_md(g), bias_md(g)));
-    e.args.push_back(plan_arg(DNNL_ARG_DST, true, dst_md(g, user_tag(g)), e.fwd_pd.dst_desc()));
-    if (post & kPostResidual)
-        e.args.push_back(plan_arg(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, false,
-                                  dst_md(g, user_tag(g)), dst_md(g, user_tag(g))));
+    e.args.push_back(
+        plan_arg(DNNL_ARG_DST, true, dst_md(g, user_tag(g), types.dst), e.fwd_pd.dst_desc()));
+    if (post & kPostResidual) {
+        const memory::desc res = dst_md(g, user_tag(g), types.residual);
+        e.args.push_back(
+            plan_arg(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, false, res, res));
+    }
     return e;
 }
 
 CacheKey make_key(const ConvGeometry& g, ConvPass pass, ConvLayout layout, bool training,
-                  bool with_bias, int post = 0, memory::data_type compute = f32) {
+                  bool with_bias, int post = 0, const FusedTypes& types = {}) {
     // The thread count is part of the key: oneDNN's jit kernels split their work for the
     // OpenMP thread count seen at creation, and would keep running on that many threads.
     return {static_cast<int64_t>(pass), static_cast<int64_t>(layout), training, with_bias, post,
-            static_cast<int64_t>(compute), omp_get_max_threads(), g.channels_last,
+            static_cast<int64_t>(types.compute), static_cast<int64_t>(types.src),
+            static_cast<int64_t>(types.dst), static_cast<int64_t>(types.residual),
+            omp_get_max_threads(), g.channels_last,
             g.N, g.C, g.H, g.W, g.O, g.KH, g.KW, g.G, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
 }
 
@@ -495,20 +512,31 @@ std::pair<Tensor, Tensor> conv2d_backward_weights(const Tensor& grad_y, const Te
 
 namespace {
 
+memory::data_type dnnl_type(const Tensor& t) { return t.dtype() == DType::BFloat16 ? bf16 : f32; }
+
+void check_activation_type(const Tensor& t, const char* what) {
+    check<DTypeError>(t.dtype() == DType::Float32 || t.dtype() == DType::BFloat16,
+                      "conv2d (fused): ", what, " must be float32 or bfloat16, got ",
+                      dtype_name(t.dtype()));
+}
+
 Tensor forward_fused(const Tensor& x, const InferenceWeight& w, const Tensor& b,
                      const ConvGeometry& g, const Tensor& residual, bool relu) {
-    check_f32(x, "input");
+    check_activation_type(x, "input");
     if (b.defined()) check_f32(b, "bias");
     if (residual.defined()) {
-        check_f32(residual, "residual");
+        check_activation_type(residual, "residual");
         check<ShapeError>(residual.shape() == g.output_shape(), "conv2d (fused): residual ",
                           describe(residual), " does not match the output ",
                           shape_str(g.output_shape()));
     }
     const bool bf16_compute = conv_precision() == ConvPrecision::BFloat16;
+    // Our grouped and sgemm kernels are float32 only: bf16 runs (or bf16 tensors) keep oneDNN.
+    const bool any_bf16 = bf16_compute || x.dtype() == DType::BFloat16 ||
+                          (residual.defined() && residual.dtype() == DType::BFloat16);
     ConvLayout layout = choose_layout(g, ConvPass::Forward);
-    // Our grouped kernels are float32: a bf16 run keeps oneDNN's bf16 kernels.
-    if (layout == ConvLayout::Grouped && bf16_compute) layout = ConvLayout::ChannelsLast;
+    if ((layout == ConvLayout::Grouped || layout == ConvLayout::Gemm) && any_bf16)
+        layout = g.channels_last ? ConvLayout::ChannelsLast : ConvLayout::Blocked;
     if (layout == ConvLayout::Grouped) {  // the post-ops in the kernel's store
         const Tensor plain = w.make ? w.in(wei_md(g, false), wei_md(g, false), nullptr) : w.values;
         const Tensor wc = plain.contiguous(), xc = activation(x, g);
@@ -528,19 +556,24 @@ Tensor forward_fused(const Tensor& x, const InferenceWeight& w, const Tensor& b,
         return y;
     }
     const int post = (residual.defined() ? kPostResidual : 0) | (relu ? kPostRelu : 0);
-    const auto compute = bf16_compute ? bf16 : f32;
+    // A bf16 run writes bf16: the activations stay bf16 up to the next convolution (precision.h).
+    FusedTypes types;
+    types.compute = types.dst = bf16_compute ? bf16 : f32;
+    types.src = dnnl_type(x);
+    if (residual.defined()) types.residual = dnnl_type(residual);
     auto e = conv_cache().get(
-        make_key(g, ConvPass::Forward, layout, false, b.defined(), post, compute),
-        [&] { return make_forward(g, false, b.defined(), layout, post, compute); });
+        make_key(g, ConvPass::Forward, layout, false, b.defined(), post, types),
+        [&] { return make_forward(g, false, b.defined(), layout, post, types); });
     Tensor xc = activation(x, g), bc = b.defined() ? b.contiguous() : b;
     Tensor rc = residual.defined() ? activation(residual, g) : residual;
-    Tensor y = empty(g.output_shape(), DType::Float32, activation_format(g));
+    Tensor y = empty(g.output_shape(), bf16_compute ? DType::BFloat16 : DType::Float32,
+                     activation_format(g));
     std::vector<void*> ptrs{xc.raw_data(), w.make ? nullptr : w.values.raw_data()};
     if (b.defined()) ptrs.push_back(bc.raw_data());
     ptrs.push_back(y.raw_data());
     if (rc.defined()) ptrs.push_back(rc.raw_data());
-    // A bf16 primitive converts its float32 source; the next convolution on the same x reuses it.
-    run(*e, ptrs, &w, compute == bf16 ? xc : Tensor());
+    // A bf16 primitive converts a float32 source; the next convolution on the same x reuses it.
+    run(*e, ptrs, &w, types.compute == bf16 && types.src == f32 ? xc : Tensor());
     return y;
 }
 

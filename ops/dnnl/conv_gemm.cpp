@@ -1,27 +1,20 @@
-// Convolution by im2col + dnnl_sgemm per image (see conv_gemm.h for the products). One OpenMP
-// region per call splits the images over the threads; each sgemm then runs on its own thread
-// (oneDNN does not nest parallelism), so a call costs one fork, not one per product.
+// Convolution by im2col + onednn::sgemm (ops/dnnl/sgemm.h) per image (see conv_gemm.h for the
+// products). One OpenMP region per call splits the images over the threads; each sgemm then runs
+// on its own thread (oneDNN does not nest parallelism), so a call costs one fork, not one per
+// product.
 #include "ops/dnnl/conv_gemm.h"
 
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 
 #include <algorithm>
 
+#include "ops/dnnl/sgemm.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
 #include "tensor/tensor.h"
 
 namespace cardinal::onednn::gemm_conv {
 namespace {
-
-// Row-major C = alpha op(A) op(B) + beta C.
-void sgemm(char ta, char tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    const dnnl_status_t s = dnnl_sgemm(ta, tb, M, N, K, 1.f, A, lda, B, ldb, beta, C, ldc);
-    check<ValueError>(s == dnnl_success, "conv2d (gemm): dnnl_sgemm failed with status ",
-                      static_cast<int>(s), " for M=", M, " N=", N, " K=", K);
-}
 
 // 1x1, stride 1, no padding: the input planes are already the col matrix.
 bool is_pointwise(const ConvGeometry& g) {

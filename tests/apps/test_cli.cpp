@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "apps_test_util.h"
+#include "models/resnet.h"
+#include "models/weights.h"
 
 namespace {
 
@@ -175,4 +177,20 @@ TEST_CASE("cli: missing files and unwritable outputs are one line and exit 1", "
         CHECK_THAT(r.err, Contains(c.expected));
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     }
+}
+
+TEST_CASE("cli: eval with weights of another model names the keys in one line", "[apps][cli]") {
+    if (!std::filesystem::exists(std::string(CARDINAL_BINARY_DIR) + "/cardinal")) {
+        WARN("the cardinal binary is not built: skipped");
+        return;
+    }
+    const std::string path = cardinal::apps::testing::temp_dir("cli_eval_fit") + "/other.safetensors";
+    cardinal::save_weights(*cardinal::create_model("resnext_small"), path);
+    const Outcome r = run_cli("eval --model resnest_small --limit-test 8 --weights " + path);
+    INFO(r.err);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("load_state_dict: --weights " + path +
+                               " (model 'resnest_small') does not fit this ResNet; "));
+    CHECK_THAT(r.err, Contains("missing keys (") && Contains("unexpected keys ("));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }

@@ -50,7 +50,7 @@ TEST_CASE("load_weights adapts the first conv only when asked", "[weights]") {
                       Catch::Contains("conv1.0.weight"));
     WeightLoadOptions wo;
     wo.adapt_input_conv = true;
-    WeightLoadReport r = load_weights(grey, dir.file("rgb.safetensors"), wo);
+    LoadStateReport r = load_weights(grey, dir.file("rgb.safetensors"), wo);
     REQUIRE(r.notes.size() == 1);
     CHECK_THAT(r.notes[0], Catch::Contains("adapted conv1.0.weight"));
     Tensor want = adapt_input_conv(source.state_dict().front().second, 1);

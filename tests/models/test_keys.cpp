@@ -90,3 +90,34 @@ TEST_CASE("forward MACs at 224x224 equal docs/timm-configs.md section 10", "[mod
     CHECK(count_macs(*create_model("resnest_small"), 28, 28) == 11193216);
     CHECK(count_macs(*create_model("resnext_small"), 28, 28) == 12007936);
 }
+
+TEST_CASE("create_model overrides num_classes and in_chans", "[models]") {
+    Generator gen(0);
+    auto model = create_model("resnext_small", {.num_classes = 100, .in_chans = 3}, &gen);
+    CHECK(model->config().num_classes == 100);
+    CHECK(model->config().in_chans == 3);
+    CHECK(model->config().layers == model_info("resnext_small").config.layers);
+    NamedTensors sd = model->state_dict();
+    CHECK(sd.front().first == "conv1.0.weight");
+    CHECK(sd.front().second.shape() == Shape{8, 3, 3, 3});
+    CHECK(sd[sd.size() - 2].first == "fc.weight");
+    CHECK(sd[sd.size() - 2].second.shape() == Shape{100, 512});
+    model->eval();
+    CHECK(model->forward(zeros({2, 3, 28, 28})).shape() == Shape{2, 100});
+
+    // One override alone leaves the other field as registered; 0 classes: pooled features.
+    auto features = create_model("resnext_small", {.num_classes = 0});
+    CHECK(features->config().in_chans == 1);
+    features->eval();
+    CHECK(features->forward(zeros({1, 1, 28, 28})).shape() == Shape{1, 512});
+    CHECK(create_model("resnext_small", ModelOverrides{})->num_parameters() == 255642);
+}
+
+TEST_CASE("create_model refuses bad overrides with one clear line", "[models]") {
+    CHECK_THROWS_WITH(create_model("resnext_small", {.num_classes = -1}),
+                      "create_model resnext_small: num_classes must be >= 0 (0: no classifier), got -1");
+    CHECK_THROWS_WITH(create_model("resnext_small", {.in_chans = 0}),
+                      "create_model resnext_small: in_chans must be >= 1, got 0");
+    CHECK_THROWS_AS(create_model("resnext_small", {.in_chans = -3}), ValueError);
+    CHECK_THROWS_AS(create_model("no_such_model", {.num_classes = 10}), ValueError);
+}

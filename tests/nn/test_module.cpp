@@ -2,6 +2,8 @@
 // parameter counts.
 #include <catch2/catch.hpp>
 
+#include <sstream>
+
 #include "autograd/variable.h"
 #include "nn/blocks/blocks.h"
 #include "nn/layers/layers.h"
@@ -92,15 +94,17 @@ TEST_CASE("strict load lists every problem in one message", "[nn][module]") {
         FAIL("expected a ValueError");
     } catch (const ValueError& e) {
         std::string msg = e.what();
-        CHECK_THAT(msg, Contains("missing keys (1)") && Contains("bn1.weight"));
-        CHECK_THAT(msg, Contains("unexpected keys (1)") && Contains("layer1.0.se.fc3.weight"));
-        CHECK_THAT(msg, Contains("conv1.weight: expected float32 [16, 3, 3, 3], got float32 [16, 3, 1, 1]"));
+        CHECK_THAT(msg, Contains("load_state_dict: the state dict does not fit this Net"));
+        CHECK_THAT(msg, Contains("missing keys (1): bn1.weight"));
+        CHECK_THAT(msg, Contains("unexpected keys (1): layer1.0.se.fc3.weight [1]"));
+        CHECK_THAT(msg, Contains("conv1.weight: expected shape [16, 3, 3, 3], got [16, 3, 1, 1]"));
+        CHECK(msg.find('\n') == std::string::npos);  // one line, as the CLI prints errors
     }
     // A dtype mismatch is a mismatch too.
     NamedTensors wrong_dtype = net.state_dict();
     for (auto& [n, t] : wrong_dtype)
         if (n == "bn1.bias") t = t.to(DType::Float64);
-    CHECK_THROWS_WITH(net.load_state_dict(wrong_dtype), Contains("bn1.bias: expected float32 [16], got float64 [16]"));
+    CHECK_THROWS_WITH(net.load_state_dict(wrong_dtype), Contains("bn1.bias: expected float32, got float64"));
 }
 
 TEST_CASE("load copies values; non-strict ignores missing and unexpected keys", "[nn][module]") {
@@ -116,11 +120,84 @@ TEST_CASE("load copies values; non-strict ignores missing and unexpected keys", 
 
     Net c;
     NamedTensors partial = {{"conv1.weight", sa[0].second}, {"not.a.key", zeros({2})}};
-    CHECK_THROWS_AS(c.load_state_dict(partial, true), ValueError);
-    c.load_state_dict(partial, false);
+    CHECK_THROWS_AS(c.load_state_dict(partial), ValueError);
+    LoadStateReport r = c.load_state_dict(partial, {.strict = false});
     CHECK(max_abs_diff(c.state_dict()[0].second, sa[0].second) == 0.0);
+    // The report says what was left out.
+    CHECK(r.unexpected == std::vector<std::string>{"not.a.key"});
+    CHECK(r.missing.size() == sa.size() - 1);
+    CHECK(r.missing.front() == "bn1.weight");
+    CHECK(r.skipped.empty());
+    CHECK(r.converted.empty());
     // Non-strict still refuses a shape mismatch.
-    CHECK_THROWS_AS(c.load_state_dict({{"conv1.weight", zeros({1})}}, false), ValueError);
+    CHECK_THROWS_AS(c.load_state_dict({{"conv1.weight", zeros({1})}}, {.strict = false}), ValueError);
+}
+
+TEST_CASE("load converts floating dtypes only when asked, and reports them", "[nn][module]") {
+    Net a, b;
+    Generator gen(5);
+    NamedTensors wide;  // a float64 copy of a's state, as a float64 run would save it
+    for (auto& [n, t] : a.state_dict()) {
+        if (is_floating(t.dtype())) t.copy_(randn(t.shape(), DType::Float32, &gen));
+        wide.emplace_back(n, is_floating(t.dtype()) ? t.to(DType::Float64) : t.clone());
+    }
+    CHECK_THROWS_WITH(b.load_state_dict(wide), Contains("conv1.weight: expected float32, got float64"));
+    LoadStateReport r = b.load_state_dict(wide, {.convert_dtype = true});
+    CHECK(r.converted.size() == a.named_parameters().size() + 8 * 2);  // + running mean / var
+    CHECK(r.converted.front() == "conv1.weight");
+    CHECK(b.state_dict()[0].second.dtype() == DType::Float32);
+    CHECK(max_abs_diff(b.state_dict()[0].second, a.state_dict()[0].second) == 0.0);
+    // An integer counter is never filled from a float, converting or not.
+    for (auto& [n, t] : wide)
+        if (n == "bn1.num_batches_tracked") t = zeros({}, DType::Float32);
+    CHECK_THROWS_WITH(b.load_state_dict(wide, {.convert_dtype = true}),
+                      Contains("bn1.num_batches_tracked: expected int64, got float32"));
+}
+
+TEST_CASE("load skips a classifier of another class count only when asked", "[nn][module]") {
+    Sequential src{std::make_shared<Linear>(4, 5)}, dst{std::make_shared<Linear>(4, 3)};
+    const LoadStateOptions head{.skip_classifier_mismatch = true, .classifier = "0"};
+    CHECK_THROWS_WITH(dst.load_state_dict(src.state_dict()),
+                      Contains("0.weight: expected shape [3, 4], got [5, 4]"));
+    const std::vector<double> before = dst.state_dict()[0].second.to_vector();
+    LoadStateReport r = dst.load_state_dict(src.state_dict(), head);
+    CHECK(r.skipped == std::vector<std::string>{"0.weight", "0.bias"});
+    REQUIRE(r.notes.size() == 2);
+    CHECK(r.notes[0] == "skipped 0.weight: 5 classes [5, 4] given, the model has 3 [3, 4]; it "
+                        "keeps its initial values");
+    CHECK(dst.state_dict()[0].second.to_vector() == before);
+    // Another feature count is not a class-count change: still refused.
+    Sequential wider{std::make_shared<Linear>(6, 5)};
+    CHECK_THROWS_WITH(dst.load_state_dict(wider.state_dict(), head),
+                      Contains("0.weight: expected shape [3, 4], got [5, 6]"));
+    // Nor is a mismatch of a tensor that is not the classifier.
+    CHECK_THROWS_AS(dst.load_state_dict(src.state_dict(), {.skip_classifier_mismatch = true}),
+                    ValueError);
+}
+
+TEST_CASE("load errors name the source and escape keys from files", "[nn][module]") {
+    Linear fc(2, 2);
+    NamedTensors dict = fc.state_dict();
+    dict.emplace_back("\x1b[31mevil\x07", zeros({1}));
+    dict.emplace_back("weight", zeros({2, 2}));  // a duplicate
+    std::string msg;
+    try {
+        fc.load_state_dict(dict, {.source = "weights w\x1b.safetensors"});
+    } catch (const ValueError& e) {
+        msg = e.what();
+    }
+    CHECK(msg == "load_state_dict: weights w\\x1B.safetensors does not fit this Linear; "
+                 "unexpected keys (1): \\x1B[31mevil\\x07 [1]; duplicate keys (1): weight");
+    // A long list names the first eight and counts the rest.
+    NamedTensors many;
+    for (int i = 0; i < 11; ++i) many.emplace_back("extra" + std::to_string(i), zeros({1}));
+    CHECK_THROWS_WITH(fc.load_state_dict(many),
+                      Contains("missing keys (2): weight, bias; unexpected keys (11): extra0 [1], ") &&
+                          Contains(", extra7 [1], ... (3 more)"));
+    // Non-strict: the same dict loads nothing and says so.
+    LoadStateReport r = fc.load_state_dict(many, {.strict = false});
+    CHECK(r.missing == std::vector<std::string>{"weight", "bias"});
+    CHECK(r.unexpected.size() == 11);
 }
 
 TEST_CASE("a missing num_batches_tracked is tolerated", "[nn][module]") {
@@ -128,7 +205,9 @@ TEST_CASE("a missing num_batches_tracked is tolerated", "[nn][module]") {
     NamedTensors dict;
     for (auto& [n, t] : net.state_dict())
         if (n.find("num_batches_tracked") == std::string::npos) dict.emplace_back(n, t.clone());
-    CHECK_NOTHROW(net.load_state_dict(dict, true));
+    LoadStateReport r = net.load_state_dict(dict);
+    CHECK(r.missing.size() == 8);  // reported, not refused
+    for (const auto& n : r.missing) CHECK_THAT(n, Contains("num_batches_tracked"));
 }
 
 TEST_CASE("train/eval recurse; BN counts its training forwards", "[nn][module]") {
@@ -204,6 +283,20 @@ TEST_CASE("repr prints the tree like PyTorch", "[nn][module]") {
           "  (fc2): Conv2d(8, 64, kernel_size=(1, 1), stride=(1, 1))\n"
           "  (gate): Sigmoid()\n"
           ")");
+}
+
+TEST_CASE("operator<< prints the module tree", "[nn][module]") {
+    SEModule se(64);
+    std::ostringstream os;
+    os << se;
+    CHECK(os.str() == se.repr());
+    CHECK_THAT(os.str(), Contains("SEModule(\n  (fc1): Conv2d(64, 8") && Contains("(gate): Sigmoid()\n)"));
+    // A module reached through a base-class reference prints its own tree, nested.
+    Sequential seq{std::make_shared<ReLU>(), std::make_shared<Linear>(4, 2)};
+    const Module& base = seq;
+    std::ostringstream nested;
+    nested << base << "|";
+    CHECK(nested.str() == "Sequential(\n  (0): ReLU()\n  (1): Linear(in_features=4, out_features=2, bias=True)\n)|");
 }
 
 TEST_CASE("containers: Sequential chains, ModuleList has no forward", "[nn][module]") {

@@ -76,8 +76,10 @@ LoadStateReport load_weights(Module& module, const SafetensorsFile& file,
         const NamedTensors own = module.state_dict();
         for (auto& [n, src] : given) {
             if (!is_first_conv(n)) continue;
+            // A copy of the name: clang 14 (the fuzz build's) cannot capture a structured binding.
+            const std::string& name = n;
             auto dst = std::find_if(own.begin(), own.end(),
-                                    [&](const auto& entry) { return entry.first == n; });
+                                    [&](const auto& entry) { return entry.first == name; });
             if (dst == own.end() || !is_input_conv_mismatch(n, dst->second.shape(), src.shape()))
                 continue;
             const int64_t in_chans = dst->second.size(1);

@@ -127,6 +127,22 @@ void check_pnm_header(const uint8_t* data, size_t size, const std::string& name)
     }
 }
 
+// BMP, TGA, PNM (and stb's other formats, not PNG or GIF) store pixels raw or run-length coded;
+// BMP's RLE8, the best of those, packs at most 255 pixels into 2 bytes. stb_image reads past the
+// end of such a file as zeros, so a 22-byte TGA header claiming 3399x6666 pixels (found by the
+// image fuzz target) decoded 22 million invented pixels. More than 256 pixels per byte of file
+// is refused: truncated, or a decompression bomb. PNG has its own bound (check_png_fits); GIF's
+// LZW may legitimately code more pixels per byte.
+void check_raw_pixels_fit(const uint8_t* data, size_t size, int64_t pixels,
+                          const std::string& name) {
+    const bool png = size >= 4 && std::memcmp(data, "\x89PNG", 4) == 0;
+    const bool gif = size >= 4 && std::memcmp(data, "GIF8", 4) == 0;
+    if (png || gif) return;
+    check<FormatError>(pixels <= 256 * static_cast<int64_t>(size), "image '", name, "': ",
+                       pixels, " pixels cannot come from a file of ", size,
+                       " bytes (at most 256 per byte: the file is truncated or a decompression bomb)");
+}
+
 // Native pixels with 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA) channels; palettes come expanded.
 Image decode_native(const uint8_t* data, size_t size, const std::string& name) {
     check<FormatError>(size > 0, "image '", name, "': file is empty");
@@ -147,6 +163,7 @@ Image decode_native(const uint8_t* data, size_t size, const std::string& name) {
                           stbi_failure_reason(), ")");
     check<FormatError>(int64_t{w} * h <= kMaxPixels, "image '", name, "': ", w, "x", h,
                        " exceeds the limit of ", kMaxPixels, " pixels");
+    check_raw_pixels_fit(data, size, int64_t{w} * h, name);
     std::unique_ptr<uint8_t, void (*)(void*)> pixels(
         stbi_load_from_memory(data, len, &w, &h, &channels, 0), stbi_image_free);
     if (!pixels)

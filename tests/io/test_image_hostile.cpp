@@ -258,3 +258,19 @@ TEST_CASE("hostile images: a progressive JPEG with too many scans is refused", "
                Catch::Contains("bomb.jpg': cannot decode JPEG (more than 100 scans") &&
                    Catch::Contains("decompression bomb"));
 }
+
+TEST_CASE("hostile images: a TGA or BMP header claiming more pixels than its bytes can hold is refused",
+          "[image]") {
+    // Found by the image fuzz target (fuzz/corpus/image/tga_header_bomb): 22 bytes whose TGA
+    // header claims 3399 x 6666 16-bit pixels. stb_image read past the end as zeros and returned
+    // 22 million invented pixels (and took 20 s under the sanitizers).
+    const std::string tga("\x00\x00\x02\x00\x02\x10\x89\x30\x89\x3b\x50\x4e\x47\x0d\x0a\x1a"
+                          "\x10\x89\x30\x00\x0a\x02", 22);
+    CHECK_THAT(decode_error(tga, "bomb.tga"),
+               Catch::Contains("bomb.tga': 22657734 pixels cannot come from a file of 22 bytes") &&
+                   Catch::Contains("truncated or a decompression bomb"));
+    // A whole uncompressed 64 x 64 grey TGA still decodes.
+    std::string ok("\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x00\x40\x00\x08\x00", 18);
+    ok += std::string(64 * 64, '\x7f');
+    CHECK(decode_error(ok, "ok.tga").empty());
+}

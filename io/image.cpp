@@ -36,11 +36,12 @@ namespace {
 // A decoded RGB image of this many pixels takes 192 MB; bigger ones are not classifier inputs.
 constexpr int64_t kMaxPixels = int64_t{1} << 26;
 
-// A PNG's pixels are deflate-compressed, and deflate expands at most 1032 to 1 (a 258-byte
-// match coded in 2 bits). So a PNG whose rows (a filter byte each, then width * channels *
-// bit depth bits) need more than 1032 times the file's size cannot be whole: it is truncated,
-// or a decompression bomb's header (a few bytes claiming 8192 x 8192). Refused here, before
-// stb_image allocates the claimed size; no valid file is refused.
+// Whether `data` starts with the PNG signature.
+bool is_png(const uint8_t* data, size_t size) {
+    static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    return size >= 8 && std::memcmp(data, kSignature, 8) == 0;
+}
+
 // `data` without its zero-length IDAT chunks, when it is a PNG that has any (otherwise empty).
 // An empty IDAT carries no image data, so the decode is unchanged; stb_image copies a first
 // empty IDAT from a null buffer (memcpy(NULL, ..., 0): undefined behaviour, found by fuzzing).
@@ -48,9 +49,8 @@ constexpr int64_t kMaxPixels = int64_t{1} << 26;
 // its IDAT buffer to the claimed length (doubling) before it finds the bytes missing, so an
 // IDAT claiming 1 GiB in a 92-byte file made it allocate 2 GiB (found by fuzzing).
 std::vector<uint8_t> without_empty_idat(const uint8_t* data, size_t size, const std::string& name) {
-    static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     std::vector<uint8_t> out;
-    if (size < 8 || std::memcmp(data, kPng, 8) != 0) return out;
+    if (!is_png(data, size)) return out;
     size_t at = 8, kept = 8;  // data[kept_from..at) is copied when a chunk is dropped
     bool dropped = false;
     while (at + 12 <= size) {
@@ -76,9 +76,13 @@ std::vector<uint8_t> without_empty_idat(const uint8_t* data, size_t size, const 
     return out;
 }
 
+// A PNG's pixels are deflate-compressed, and deflate expands at most 1032 to 1 (a 258-byte
+// match coded in 2 bits). So a PNG whose rows (a filter byte each, then width * channels *
+// bit depth bits) need more than 1032 times the file's size cannot be whole: it is truncated,
+// or a decompression bomb's header (a few bytes claiming 8192 x 8192). Refused here, before
+// stb_image allocates the claimed size; no valid file is refused.
 void check_png_fits(const uint8_t* data, size_t size, const std::string& name) {
-    static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (size < 33 || std::memcmp(data, kSignature, 8) != 0 || std::memcmp(data + 12, "IHDR", 4) != 0)
+    if (size < 33 || !is_png(data, size) || std::memcmp(data + 12, "IHDR", 4) != 0)
         return;  // not a PNG, or stb_image reports what is wrong with it
     auto be32 = [&](size_t at) {
         return (uint64_t{data[at]} << 24) | (uint64_t{data[at + 1]} << 16) |
@@ -135,9 +139,8 @@ void check_pnm_header(const uint8_t* data, size_t size, const std::string& name)
 // LZW may legitimately code more pixels per byte.
 void check_raw_pixels_fit(const uint8_t* data, size_t size, int64_t pixels,
                           const std::string& name) {
-    const bool png = size >= 4 && std::memcmp(data, "\x89PNG", 4) == 0;
     const bool gif = size >= 4 && std::memcmp(data, "GIF8", 4) == 0;
-    if (png || gif) return;
+    if (is_png(data, size) || gif) return;
     check<FormatError>(pixels <= 256 * static_cast<int64_t>(size), "image '", name, "': ",
                        pixels, " pixels cannot come from a file of ", size,
                        " bytes (at most 256 per byte: the file is truncated or a decompression bomb)");
